@@ -303,12 +303,16 @@ read_kernel() {
 # Freshly attached ENIs: the interface may not exist yet and IMDS may report device-number 0 until propagation
 # finishes (amazon-ec2-net-utils #90/#153). Wait a bounded time; then give up without changing anything.
 wait_for_enis() {
-  local deadline=$((SECONDS + ENI_WAIT)) mac missing
+  local deadline=$((SECONDS + ENI_WAIT)) mac missing slot
+  local -A owner=()
   while :; do
-    missing=""
+    missing="" owner=()
+    for mac in "${ENI_MACS[@]}"; do owner["${ENI_CARD[$mac]}/${ENI_DEV[$mac]}"]+=" $mac"; done
     for mac in "${ENI_MACS[@]}"; do
+      slot=${owner["${ENI_CARD[$mac]}/${ENI_DEV[$mac]}"]}
       if [ -z "${LINK_BY_MAC[$mac]:-}" ]; then missing+=" $mac(no-interface)"
-      elif [ "$mac" != "$PRIMARY_MAC" ] && [ "${ENI_DEV[$mac]}" = 0 ]; then missing+=" $mac(device-number-0)"; fi
+      # Two ENIs on one (card, device) slot: the one that is not the primary still reads a propagating 0.
+      elif [ "$mac" != "$PRIMARY_MAC" ] && [ "$slot" != " $mac" ]; then missing+=" $mac(device-number-${ENI_DEV[$mac]})"; fi
     done
     [ -z "$missing" ] && return 0
     [ "$SECONDS" -lt "$deadline" ] || die 3 "ENI not ready:$missing"
@@ -620,6 +624,7 @@ uninstall() {
     "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/$UNIT.service" "$INSTALL_PATH"; do
     if [ -e "$f" ] || [ -L "$f" ]; then $DRY_RUN || rm -f "$f"; change del "remove $f" uninstall; fi
   done
+  $DRY_RUN || rmdir --ignore-fail-on-non-empty "$UNIT_DIR/timers.target.wants" "$UNIT_DIR/multi-user.target.wants" 2>/dev/null || true
   if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl daemon-reload >&2 || true; fi
   read_kernel
   BATCH=()
