@@ -443,7 +443,7 @@ plan_removals() {
 }
 
 # ---------------------------------------------------------------- systemd-networkd
-declare -A DROPIN_CONTENT=()
+declare -A DROPIN_CONTENT=() DROPIN_DEV=()
 plan_dropin() {
   local mac=$1 dev=$2 nf=$3 ip first prio gw subnet content file
   first=${ENI_IPS[$mac]%% *}
@@ -474,6 +474,7 @@ plan_dropin() {
     return 0
   fi
   DROPIN_CONTENT[$file]=$content
+  DROPIN_DEV[$file]=$dev
   change add "write $file for $dev" networkd-dropin-outdated
 }
 
@@ -488,6 +489,11 @@ apply_dropins() {
   networkctl reload >&2 || die 4 "networkctl reload failed"
   WRITES=$((WRITES + 1))
   change add "reload systemd-networkd" networkd-dropin-written
+  # A reload alone does not always re-apply a link whose only change is a new drop-in directory: ask for it.
+  for file in "${!DROPIN_DEV[@]}"; do
+    networkctl reconfigure "${DROPIN_DEV[$file]}" >&2 || die 4 "networkctl reconfigure ${DROPIN_DEV[$file]} failed"
+    WRITES=$((WRITES + 1))
+  done
 }
 
 # ---------------------------------------------------------------- apply

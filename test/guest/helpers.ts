@@ -1,6 +1,7 @@
 /** Scenario builders and kernel readers shared by the guest tests and bench/guest.ts. */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecResult, Lab, LabEni, LabInstance } from '../lab/vpc-lab.js';
+import { type ExecResult, type Lab, type LabEni, type LabInstance, subnetGateway } from '../lab/vpc-lab.js';
 
 export const SCRIPT = join(import.meta.dirname, '..', '..', 'ssm-documents', 'guest-sync.sh');
 
@@ -93,4 +94,40 @@ export async function egress(lab: Lab, inst: LabInstance): Promise<{ expected: R
     }
   }
   return { expected, seen };
+}
+
+/**
+ * Runs systemd-networkd (and the D-Bus system bus networkctl needs) inside the guest, managing each ENI through its
+ * own `.network` file matched by MAC, like netplan or amazon-ec2-net-utils write them. eth0 gets its address and
+ * gateway from its file, standing in for DHCP. Resolves once networkd has configured every link.
+ */
+export async function startNetworkd(lab: Lab, inst: LabInstance): Promise<void> {
+  for (const e of inst.enis) {
+    const primary = e.deviceNumber === 0 && e.networkCard === 0;
+    const len = e.subnetCidr.split('/')[1];
+    const network = primary ? `Address=${e.privateIps[0]}/${len}\nGateway=${subnetGateway(e.subnetCidr)}\n` : '';
+    writeFileSync(
+      join(lab.networkDir, `10-ens${e.deviceNumber}.network`),
+      `[Match]\nMACAddress=${e.mac}\n\n[Network]\n${network}LinkLocalAddressing=no\nIPv6AcceptRA=no\n`,
+    );
+  }
+  // networkd replaces eth0's "DHCP" address with its own configuration.
+  await lab.exec(['ip', 'addr', 'flush', 'dev', 'eth0']);
+  await lab.spawn(['sh', '-c', 'mkdir -p /run/dbus && exec dbus-daemon --system --nofork --nopidfile']);
+  // networkd runs as systemd-network; a read-only /sys tells it there is no udev to wait for (as in containers).
+  await lab.spawn([
+    'sh',
+    '-c',
+    'mkdir -p /run/systemd/netif/links /run/systemd/netif/leases /run/systemd/netif/lldp && ' +
+      'chown -R systemd-network:systemd-network /run/systemd/netif && mount -o remount,bind,ro /sys && ' +
+      'exec /lib/systemd/systemd-networkd 2>/run/networkd.log',
+  ]);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await lab.exec(['sh', '-c', 'grep -h ^ADMIN_STATE= /run/systemd/netif/links/* 2>/dev/null']);
+    const states = res.stdout.split('\n').filter(Boolean);
+    if (states.filter((s) => s === 'ADMIN_STATE=configured').length >= inst.enis.length) return;
+    if (Date.now() > deadline) throw new Error(`systemd-networkd did not configure the links: ${res.stdout}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
