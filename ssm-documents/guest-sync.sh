@@ -62,6 +62,8 @@ readonly TABLE_END=11600 # 16 network cards x 100 device numbers
 
 DRY_RUN=false ACTION=sync VERIFY_URL="" OUTPUT=text DEV=""
 TOKEN=""
+# Microseconds since the epoch (bash >= 5; empty on older bash, and then elapsedMs is null).
+readonly START_US=${EPOCHREALTIME//[^0-9]/}
 declare -a ENI_MACS=() BATCH=() ADDED=() REMOVED=() VERIFY_JSON=()
 declare -A ENI_DEV=() ENI_CARD=() ENI_ID=() ENI_IPS=() ENI_CIDR=() ENI_ASSOC=()
 declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NEW_RECORD=()
@@ -88,12 +90,13 @@ json_list() {
 
 emit_json() {
   [ "$OUTPUT" = json ] || return 0
-  local code=$1 err=${2:-} verify=""
+  local code=$1 err=${2:-} verify="" elapsed=null now=${EPOCHREALTIME//[^0-9]/}
   verify=$(IFS=,; echo "${VERIFY_JSON[*]}")
+  [ -n "$START_US" ] && [ -n "$now" ] && elapsed=$(((now - START_US) / 1000))
   printf '{"ok":%s,"exitCode":%s,"error":"%s","action":"%s","dryRun":%s,"manager":"%s","writes":%s,' \
     "$([ "$code" = 0 ] && echo true || echo false)" "$code" "${err//\"/\'}" "$ACTION" "$DRY_RUN" "$MANAGER" "$WRITES"
-  printf '"added":%s,"removed":%s,"unchanged":%s,"verify":[%s]}\n' \
-    "$(json_list "${ADDED[@]}")" "$(json_list "${REMOVED[@]}")" "$UNCHANGED" "$verify"
+  printf '"added":%s,"removed":%s,"unchanged":%s,"elapsedMs":%s,"verify":[%s]}\n' \
+    "$(json_list "${ADDED[@]}")" "$(json_list "${REMOVED[@]}")" "$UNCHANGED" "$elapsed" "$verify"
 }
 
 parse_args() {
@@ -675,7 +678,7 @@ main() {
   [ "$ACTION" = install ] && install_units
 
   local want_assoc=false
-  [ -n "$VERIFY_URL" ] || [ "$OUTPUT" = json ] && want_assoc=true
+  [ -n "$VERIFY_URL" ] && want_assoc=true
   read_imds "$want_assoc"
   read_kernel
   wait_for_enis
