@@ -548,7 +548,7 @@ check_netutils() {
   if [ -z "$bad" ]; then note "amazon-ec2-net-utils state matches IMDS"; return 0; fi
   for dev in $(tr ' ' '\n' <<<"$bad" | sort -u); do
     change add "refresh amazon-ec2-net-utils for $dev" netutils-state-differs
-    $DRY_RUN || systemctl start "refresh-policy-routes@$dev.service" >&2 || true
+    if ! $DRY_RUN && [ -d /run/systemd/system ]; then systemctl start "refresh-policy-routes@$dev.service" >&2 || true; fi
   done
   emit_json 8 "amazon-ec2-net-utils state differs from IMDS"
   exit 8

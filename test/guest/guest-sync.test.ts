@@ -251,6 +251,24 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     await expectAllEgress(settled);
   });
 
+  it('under amazon-ec2-net-utils only verifies: exit 8 while its state differs, 0 once it matches, never writes', async () => {
+    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20] }));
+    await lab.apply(inst);
+    const env = { EIP_AUTOPILOT_MANAGER: 'netutils' };
+    const before = await snapshot(lab);
+    const differs = await sync(lab, ['--json'], env);
+    expect(differs.code).toBe(8);
+    expect(JSON.parse(differs.stdout)).toMatchObject({ manager: 'netutils', writes: 0 });
+    expect(differs.stderr).toContain('refresh amazon-ec2-net-utils for eth0');
+    expect(differs.stderr).toContain('refresh amazon-ec2-net-utils for eth1');
+    expect(await snapshot(lab)).toBe(before);
+    // Once the interfaces are right (here: by our own ip-mode run), the check passes.
+    expect((await sync(lab)).code).toBe(0);
+    const matches = await sync(lab, ['--json'], env);
+    expect(matches.code, matches.stderr).toBe(0);
+    expect(JSON.parse(matches.stdout)).toMatchObject({ ok: true, manager: 'netutils', writes: 0 });
+  });
+
   it('--verify fails with exit 5 when the echo service does not see the EIP', async () => {
     const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }));
     await lab.apply(inst);
