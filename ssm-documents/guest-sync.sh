@@ -38,11 +38,16 @@
 #   2 IMDS unreachable, error or malformed answer: nothing was changed
 #   3 an ENI listed in IMDS is not ready (no interface with its MAC, device-number still 0): nothing was changed
 #   4 applying the change failed (ip -batch or networkd)  5 --verify found a mismatch
-#   6 another run holds the lock for too long             7 prerequisite missing (not root, no ip/curl/flock)
+#   6 another run holds the lock for too long             7 prerequisite missing (not root, bash < 4.4, no ip/curl/flock)
 #   8 amazon-ec2-net-utils manages the interfaces and its state differs from IMDS (refresh triggered)
 
 # aws:runShellScript may start this file with sh: re-execute under bash before using any bash syntax.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+# bash 4.4+ (empty arrays under `set -u`): AL2023, Ubuntu 18.04+, Debian 10+, RHEL 8+; not Amazon Linux 2 (EOL).
+if [ "${BASH_VERSINFO[0]}" -lt 4 ] || { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -lt 4 ]; }; then
+  echo "guest-sync: error: bash >= 4.4 required, found $BASH_VERSION" >&2
+  exit 7
+fi
 set -euo pipefail
 umask 022
 
@@ -70,7 +75,7 @@ declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NE
 declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=()
 PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0
 
-usage() { sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
 note() { echo "guest-sync: $*" >&2; }
 die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; exit "$code"; }
 
@@ -322,7 +327,7 @@ wait_for_enis() {
     note "waiting for ENI:$missing"
     sleep 1
     read_imds false
-    read_links
+    read_kernel
   done
 }
 
@@ -501,17 +506,17 @@ apply_dropins() {
 
 # ---------------------------------------------------------------- apply
 apply_batch() {
-  local key
-  if [ "${#BATCH[@]}" -gt 0 ]; then
-    printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed (see above); run again to retry"
-    WRITES=$((WRITES + ${#BATCH[@]}))
-  fi
-  # The record is our proof of ownership: rewrite it only when it changed.
-  local new="" old=""
+  local key new="" old=""
+  # The record is our proof of ownership. It is written before the batch, so that addresses added by a batch that
+  # fails halfway are still known as ours; it is rewritten only when it changed.
   new=$(for key in "${!NEW_RECORD[@]}"; do echo "$key"; done | sort)
   [ -f "$RECORD" ] && old=$(cat "$RECORD")
   if [ "$new" != "$old" ]; then
     printf '%s\n' "$new" >"$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
+  fi
+  if [ "${#BATCH[@]}" -gt 0 ]; then
+    printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed (see above); run again to retry"
+    WRITES=$((WRITES + ${#BATCH[@]}))
   fi
 }
 
