@@ -45,12 +45,13 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
       eni(2, { device: 1, subnet: 0, hosts: [20, 21] }),
     );
     await lab.apply(inst);
-    // The lab's VPC drops a source that is not the ENI's own: without source routing eth1's IPs leave via eth0.
-    expect(await lab.egressIp('10.0.0.11')).toBe('');
+    // As DHCP on eth1 would: its primary address, no source routing. Its packets leave via eth0 and the VPC drops them.
+    await lab.exec(['sh', '-ec', 'ip link set eth1 up; ip addr add 10.0.0.20/24 dev eth1 noprefixroute']);
+    expect(await lab.egressIp('10.0.0.20')).toBe('');
 
     const res = await sync(lab, ['--verify', lab.echoUrl]);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toContain('up eth1 reason=eni-down');
+    expect(res.stdout).toContain('add rule from 10.0.0.20 table 10001');
     expect(res.stdout).toContain('verify ok private=10.0.0.21 public=198.51.100.21');
     expect(await addresses(lab, 'eth1')).toEqual(['10.0.0.20/24 noprefixroute', '10.0.0.21/32 noprefixroute']);
     expect(await rules(lab)).toEqual([
