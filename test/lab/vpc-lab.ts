@@ -17,7 +17,7 @@
  * `--install`, keep its /run state and run systemd-networkd without ever touching the host's own files.
  */
 import { type ChildProcess, execFile, execFileSync, spawn as spawnChild } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -138,8 +138,24 @@ function installExitHooks(): void {
   }
 }
 
-/** Deletes namespaces left by labs whose process died without cleaning up (SIGKILL). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Deletes namespaces and runtime directories left by labs whose process died without cleaning up (SIGKILL). */
 function sweepOrphans(): void {
+  const runtimeRoot = join(repoRoot, '.lab-runtime');
+  if (existsSync(runtimeRoot)) {
+    for (const entry of readdirSync(runtimeRoot)) {
+      const m = /^([0-9a-z]+)x\d+$/.exec(entry);
+      if (m?.[1] && !processAlive(Number.parseInt(m[1], 36))) rmSync(join(runtimeRoot, entry), { recursive: true, force: true });
+    }
+  }
   let list = '';
   try {
     list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
@@ -149,15 +165,11 @@ function sweepOrphans(): void {
   for (const line of list.split('\n')) {
     const m = /^(eipa-([0-9a-z]+)x\d+-(guest|vpc|net))\b/.exec(line);
     if (!m?.[1] || !m[2]) continue;
-    const pid = Number.parseInt(m[2], 36);
+    if (processAlive(Number.parseInt(m[2], 36))) continue;
     try {
-      process.kill(pid, 0);
+      execFileSync('ip', ['netns', 'del', m[1]], { stdio: 'ignore' });
     } catch {
-      try {
-        execFileSync('ip', ['netns', 'del', m[1]], { stdio: 'ignore' });
-      } catch {
-        // Another process may be deleting it at the same time.
-      }
+      // Another process may be deleting it at the same time.
     }
   }
 }
