@@ -73,35 +73,58 @@ declare -a ENI_MACS=() BATCH=() ADDED=() REMOVED=() VERIFY_JSON=()
 declare -A ENI_DEV=() ENI_CARD=() ENI_ID=() ENI_IPS=() ENI_CIDR=() ENI_ASSOC=()
 declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NEW_RECORD=()
 declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=()
-PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0
+PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0 VERIFY_FAILED=0
 
 usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
 note() { echo "guest-sync: $*" >&2; }
 die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; exit "$code"; }
 
-# One line per change: the kernel command in words, then why.
-change() {
-  local kind=$1 text=$2 reason=$3 line
-  if $DRY_RUN; then line="would $text reason=$reason"; else line="$text reason=$reason"; fi
-  if [ "$kind" = add ]; then ADDED+=("$text"); else REMOVED+=("$text"); fi
-  if [ "$OUTPUT" = json ]; then echo "$line" >&2; else echo "$line"; fi
+# SSM keeps only the first 24,000 characters of stdout: print at most SHOW_MAX report lines (a first apply on an
+# instance with hundreds of addresses has more), then say how many were left out.
+readonly SHOW_MAX=200
+SHOWN=0
+say() {
+  SHOWN=$((SHOWN + 1))
+  [ "$SHOWN" -le "$SHOW_MAX" ] || return 0
+  if [ "$OUTPUT" = json ]; then echo "$1" >&2; else echo "$1"; fi
+}
+say_hidden() {
+  [ "$SHOWN" -gt "$SHOW_MAX" ] || return 0
+  if [ "$OUTPUT" = json ]; then echo "... $((SHOWN - SHOW_MAX)) more lines not shown" >&2
+  else echo "... $((SHOWN - SHOW_MAX)) more lines not shown"; fi
 }
 
+# One line per change: the kernel command in words, then why.
+change() {
+  local kind=$1 text=$2 reason=$3
+  if [ "$kind" = add ]; then ADDED+=("$text"); else REMOVED+=("$text"); fi
+  if $DRY_RUN; then say "would $text reason=$reason"; else say "$text reason=$reason"; fi
+}
+
+# json_list ITEM...: a JSON array of at most JSON_MAX strings (the summary must fit SSM's output window; the
+# *Count fields always carry the full numbers).
+readonly JSON_MAX=100
 json_list() {
-  local out="" item
-  for item in "$@"; do out+="${out:+,}\"${item//\"/\\\"}\""; done
+  local out="" item n=0
+  for item in "$@"; do
+    n=$((n + 1))
+    [ "$n" -le "$JSON_MAX" ] || break
+    out+="${out:+,}\"${item//\"/\\\"}\""
+  done
   printf '[%s]' "$out"
 }
 
 emit_json() {
+  say_hidden
   [ "$OUTPUT" = json ] || return 0
   local code=$1 err=${2:-} verify="" elapsed=null now=${EPOCHREALTIME//[^0-9]/}
-  verify=$(IFS=,; echo "${VERIFY_JSON[*]}")
+  verify=$(IFS=,; echo "${VERIFY_JSON[*]:0:$JSON_MAX}")
   [ -n "$START_US" ] && [ -n "$now" ] && elapsed=$(((now - START_US) / 1000))
   printf '{"ok":%s,"exitCode":%s,"error":"%s","action":"%s","dryRun":%s,"manager":"%s","writes":%s,' \
     "$([ "$code" = 0 ] && echo true || echo false)" "$code" "${err//\"/\'}" "$ACTION" "$DRY_RUN" "$MANAGER" "$WRITES"
-  printf '"added":%s,"removed":%s,"unchanged":%s,"elapsedMs":%s,"verify":[%s]}\n' \
-    "$(json_list "${ADDED[@]}")" "$(json_list "${REMOVED[@]}")" "$UNCHANGED" "$elapsed" "$verify"
+  printf '"addedCount":%s,"removedCount":%s,"added":%s,"removed":%s,"unchanged":%s,"elapsedMs":%s,' \
+    "${#ADDED[@]}" "${#REMOVED[@]}" "$(json_list "${ADDED[@]}")" "$(json_list "${REMOVED[@]}")" "$UNCHANGED" "$elapsed"
+  printf '"verifyCount":%s,"verifyFailed":%s,"verify":[%s]}\n' "${#VERIFY_JSON[@]}" "$VERIFY_FAILED" "$verify"
 }
 
 parse_args() {
@@ -567,15 +590,16 @@ verify() {
     priv=${ENI_ASSOC[$eip]}
     got=$(curl -sS --interface "$priv" --connect-timeout 3 --max-time 5 "$VERIFY_URL" 2>/dev/null | tr -d ' \r\n' || true)
     if [ "$got" = "$eip" ]; then
-      [ "$OUTPUT" = json ] || echo "verify ok private=$priv public=$eip"
+      [ "$OUTPUT" = json ] || say "verify ok private=$priv public=$eip"
       VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"$got\",\"ok\":true}")
     else
       got=${got:0:40}
       echo "verify mismatch private=$priv expected=$eip observed=${got:-none}" >&2
       VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"${got//[^0-9A-Za-z.:]/}\",\"ok\":false}")
-      failed=1
+      failed=$((failed + 1))
     fi
   done
+  VERIFY_FAILED=$failed
   [ "$failed" = 0 ] || die 5 "verify found a mismatch"
 }
 

@@ -270,6 +270,24 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     expect(JSON.parse(matches.stdout)).toMatchObject({ ok: true, manager: 'netutils', writes: 0 });
   });
 
+  it('keeps its report inside the SSM output window on a first apply of 350 addresses', async () => {
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: range(10, 200) }), eni(2, { device: 1, subnet: 1, hosts: range(10, 150) }));
+    await lab.apply(inst);
+    const dry = await sync(lab, ['--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout.length).toBeLessThan(24_000);
+    expect(dry.stdout).toMatch(/\.\.\. \d+ more lines not shown\n$/);
+    const res = await sync(lab, ['--json']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.length).toBeLessThan(24_000);
+    const summary = JSON.parse(res.stdout) as { addedCount: number; added: string[]; writes: number };
+    expect(summary.addedCount).toBe(199 + 1 + 149 + 2 + 150 + 1);
+    expect(summary.added).toHaveLength(100);
+    expect(summary.writes).toBe(summary.addedCount);
+    expect(await lab.egressIp('10.0.1.159')).toBe('203.0.113.159');
+  });
+
   it('--verify fails with exit 5 when the echo service does not see the EIP', async () => {
     const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }));
     await lab.apply(inst);
