@@ -3,6 +3,7 @@
  * reruns, the script's own wall time (elapsedMs, from inside the guest), the wall time seen from here (including
  * `ip netns exec` and the lab's mount setup) and the number of kernel writes. Needs root; prints why when it cannot run.
  */
+import { fileURLToPath } from 'node:url';
 import { eni, instance, sync } from '../test/guest/helpers.js';
 import { createLab, labAvailable } from '../test/lab/vpc-lab.js';
 
@@ -67,6 +68,7 @@ export async function run(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/bench\//, '/bench/'))) {
+// `npx tsx bench/guest.ts` runs it alone; `npm run bench` imports run().
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   await run();
 }

@@ -158,18 +158,16 @@ valid_ip() {
 }
 valid_cidr() { [[ $1 =~ ^([0-9.]+)/([0-9]{1,2})$ ]] && [ "${BASH_REMATCH[2]}" -le 32 ] && valid_ip "${1%/*}"; }
 valid_mac() { [[ $1 =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]]; }
-ip_to_int() { local IFS=. a b c d; read -r a b c d <<<"$1"; echo $(((a << 24) | (b << 16) | (c << 8) | d)); }
-int_to_ip() { echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"; }
-# The VPC router is the subnet's base address + 1.
-subnet_gateway() {
-  local net=${1%/*} len=${1#*/} mask
-  mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
-  int_to_ip $((($(ip_to_int "$net") & mask) + 1))
-}
-subnet_base() {
-  local net=${1%/*} len=${1#*/} mask
-  mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
-  echo "$(int_to_ip $(($(ip_to_int "$net") & mask)))/$len"
+# subnet_of CIDR: sets SUBNET (network base/len) and GATEWAY (the VPC router: base + 1). Pure arithmetic, no
+# subshells: it runs for every ENI on every run, and forks are what a no-change run spends most of its time on.
+SUBNET="" GATEWAY=""
+subnet_of() {
+  local IFS=. a b c d len=${1#*/} n
+  read -r a b c d <<<"${1%/*}"
+  n=$((((a << 24) | (b << 16) | (c << 8) | d) & ((0xffffffff << (32 - len)) & 0xffffffff)))
+  SUBNET="$(((n >> 24) & 255)).$(((n >> 16) & 255)).$(((n >> 8) & 255)).$((n & 255))/$len"
+  n=$((n + 1))
+  GATEWAY="$(((n >> 24) & 255)).$(((n >> 16) & 255)).$(((n >> 8) & 255)).$((n & 255))"
 }
 
 # ---------------------------------------------------------------- IMDSv2
@@ -387,7 +385,8 @@ plan() {
     dev=${LINK_BY_MAC[$mac]}
     ips=${ENI_IPS[$mac]}
     first=${ips%% *}
-    subnet=$(subnet_base "${ENI_CIDR[$mac]}")
+    subnet_of "${ENI_CIDR[$mac]}"
+    subnet=$SUBNET gw=$GATEWAY
     nf=""
     [ "$MANAGER" = networkd ] && nf=$(networkd_file "$dev")
     if [ -n "$nf" ]; then plan_dropin "$mac" "$dev" "$nf"; continue; fi
@@ -411,7 +410,6 @@ plan() {
     done
     [ "$mac" = "$PRIMARY_MAC" ] && continue
     prio=$((TABLE_BASE + 100 * ENI_CARD[$mac] + ENI_DEV[$mac]))
-    gw=$(subnet_gateway "${ENI_CIDR[$mac]}")
     WANT_ROUTES["$prio $subnet - $dev"]=1
     WANT_ROUTES["$prio default $gw $dev"]=1
     for ip in $ips; do WANT_RULES["$prio $ip"]=1; done
@@ -478,7 +476,8 @@ declare -A DROPIN_CONTENT=() DROPIN_DEV=()
 plan_dropin() {
   local mac=$1 dev=$2 nf=$3 ip first prio gw subnet content file
   first=${ENI_IPS[$mac]%% *}
-  subnet=$(subnet_base "${ENI_CIDR[$mac]}")
+  subnet_of "${ENI_CIDR[$mac]}"
+  subnet=$SUBNET gw=$GATEWAY
   content="# Written by eip-autopilot guest-sync from IMDS for $mac (${ENI_ID[$mac]}); rewritten on every run."$'\n'
   file="$NETWORKD_DIR/$(basename "$nf").d/$DROPIN_NAME"
   for ip in ${ENI_IPS[$mac]}; do
@@ -493,7 +492,6 @@ plan_dropin() {
   done
   if [ "$mac" != "$PRIMARY_MAC" ]; then
     prio=$((TABLE_BASE + 100 * ENI_CARD[$mac] + ENI_DEV[$mac]))
-    gw=$(subnet_gateway "${ENI_CIDR[$mac]}")
     content+=$'\n'"[Route]"$'\n'"Destination=$subnet"$'\n'"Scope=link"$'\n'"Table=$prio"$'\n'
     content+=$'\n'"[Route]"$'\n'"Gateway=$gw"$'\n'"GatewayOnLink=yes"$'\n'"Table=$prio"$'\n'
     for ip in ${ENI_IPS[$mac]}; do
@@ -533,7 +531,8 @@ apply_batch() {
   # The record is our proof of ownership. It is written before the batch, so that addresses added by a batch that
   # fails halfway are still known as ours; it is rewritten only when it changed.
   new=$(for key in "${!NEW_RECORD[@]}"; do echo "$key"; done | sort)
-  [ -f "$RECORD" ] && old=$(cat "$RECORD")
+  [ -f "$RECORD" ] && { IFS= read -r -d '' old <"$RECORD" || true; }
+  old=${old%$'\n'}
   if [ "$new" != "$old" ]; then
     printf '%s\n' "$new" >"$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
   fi
@@ -696,7 +695,7 @@ uninstall() {
 # ---------------------------------------------------------------- main
 main() {
   parse_args "$@"
-  [ "$(id -u)" = 0 ] || die 7 "must run as root"
+  [ "$EUID" = 0 ] || die 7 "must run as root"
   local cmd
   for cmd in ip curl flock; do command -v "$cmd" >/dev/null || die 7 "missing command $cmd"; done
   mkdir -p "$STATE_DIR"
