@@ -151,11 +151,10 @@ parse_args() {
 }
 
 # ---------------------------------------------------------------- validation helpers
-valid_ip() {
-  local IFS=. o
-  [[ $1 =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || return 1
-  for o in $1; do [ "$((10#$o))" -le 255 ] || return 1; done
-}
+# One regular expression, no loop: it runs for every address on every run.
+readonly OCTET='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+readonly IP_RE="$OCTET\\.$OCTET\\.$OCTET\\.$OCTET"
+valid_ip() { [[ $1 =~ ^$IP_RE$ ]]; }
 valid_cidr() { [[ $1 =~ ^([0-9.]+)/([0-9]{1,2})$ ]] && [ "${BASH_REMATCH[2]}" -le 32 ] && valid_ip "${1%/*}"; }
 valid_mac() { [[ $1 =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]]; }
 # subnet_of CIDR: sets SUBNET (network base/len) and GATEWAY (the VPC router: base + 1). Pure arithmetic, no
