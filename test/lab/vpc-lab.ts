@@ -17,7 +17,7 @@
  * `--install`, keep its /run state and run systemd-networkd without ever touching the host's own files.
  */
 import { type ChildProcess, execFile, execFileSync, spawn as spawnChild } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -147,13 +147,27 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether a lab left `path` behind: its process is gone AND it is older than an hour. The age guard protects a live lab
+ * of a process this one cannot see (another PID namespace on a shared machine); no lab lives that long.
+ */
+function orphaned(pid36: string, path: string): boolean {
+  if (processAlive(Number.parseInt(pid36, 36))) return false;
+  try {
+    return Date.now() - statSync(path).mtimeMs > 3_600_000;
+  } catch {
+    return false;
+  }
+}
+
 /** Deletes namespaces and runtime directories left by labs whose process died without cleaning up (SIGKILL). */
 function sweepOrphans(): void {
   const runtimeRoot = join(repoRoot, '.lab-runtime');
   if (existsSync(runtimeRoot)) {
     for (const entry of readdirSync(runtimeRoot)) {
       const m = /^([0-9a-z]+)x\d+$/.exec(entry);
-      if (m?.[1] && !processAlive(Number.parseInt(m[1], 36))) rmSync(join(runtimeRoot, entry), { recursive: true, force: true });
+      const dir = join(runtimeRoot, entry);
+      if (m?.[1] && orphaned(m[1], dir)) rmSync(dir, { recursive: true, force: true });
     }
   }
   let list = '';
@@ -165,7 +179,7 @@ function sweepOrphans(): void {
   for (const line of list.split('\n')) {
     const m = /^(eipa-([0-9a-z]+)x\d+-(guest|vpc|net))\b/.exec(line);
     if (!m?.[1] || !m[2]) continue;
-    if (processAlive(Number.parseInt(m[2], 36))) continue;
+    if (!orphaned(m[2], `/run/netns/${m[1]}`)) continue;
     try {
       execFileSync('ip', ['netns', 'del', m[1]], { stdio: 'ignore' });
     } catch {
