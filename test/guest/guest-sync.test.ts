@@ -93,14 +93,20 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     await expectAllEgress(inst);
   });
 
-  it('IPs removed in IMDS (and a detached ENI) are removed from the kernel; what remains still egresses', async () => {
+  it('IPs added then removed in IMDS (and ENIs hot-attached then detached) follow IMDS; what remains egresses', async () => {
+    await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] })));
+    expect((await sync(lab)).code).toBe(0);
     const full = instance(
       eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12] }),
       eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
       eni(3, { device: 2, subnet: 1, hosts: [40] }),
     );
     await lab.apply(full);
-    expect((await sync(lab)).code).toBe(0);
+    const grown = await sync(lab);
+    expect(grown.code, grown.stderr).toBe(0);
+    expect(grown.stdout).toContain('add 10.0.0.12/32 dev eth0');
+    expect(grown.stdout).toContain('add rule from 10.0.1.40 table 10002');
+    await expectAllEgress(full);
 
     const reduced = instance(
       eni(1, { device: 0, subnet: 0, hosts: [10, 12] }),
