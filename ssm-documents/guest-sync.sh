@@ -49,6 +49,8 @@ if [ "${BASH_VERSINFO[0]}" -lt 4 ] || { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${
   exit 7
 fi
 set -euo pipefail
+# No globbing: IMDS answers are split into words, and a "*" from a broken IMDS must not expand to file names.
+set -f
 umask 022
 
 readonly IMDS_URL="${EIP_AUTOPILOT_IMDS_URL:-http://169.254.169.254}"
@@ -155,7 +157,7 @@ parse_args() {
 readonly OCTET='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 readonly IP_RE="$OCTET\\.$OCTET\\.$OCTET\\.$OCTET"
 valid_ip() { [[ $1 =~ ^$IP_RE$ ]]; }
-valid_cidr() { [[ $1 =~ ^([0-9.]+)/([0-9]{1,2})$ ]] && [ "${BASH_REMATCH[2]}" -le 32 ] && valid_ip "${1%/*}"; }
+valid_cidr() { [[ $1 =~ ^([0-9.]+)/(0|[1-9][0-9]?)$ ]] && [ "${BASH_REMATCH[2]}" -le 32 ] && valid_ip "${1%/*}"; }
 valid_mac() { [[ $1 =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]]; }
 # subnet_of CIDR: sets SUBNET (network base/len) and GATEWAY (the VPC router: base + 1). Pure arithmetic, no
 # subshells: it runs for every ENI on every run, and forks are what a no-change run spends most of its time on.
@@ -246,8 +248,9 @@ read_imds() {
     ENI_IPS[$mac]=${VAL//$'\n'/ }
     imds_value "$base/subnet-ipv4-cidr-block"
     ENI_CIDR[$mac]=$VAL
-    [[ ${ENI_DEV[$mac]} =~ ^[0-9]{1,2}$ ]] || die 2 "IMDS device-number is malformed mac=$mac value=${ENI_DEV[$mac]}"
-    [[ ${ENI_CARD[$mac]} =~ ^[0-9]{1,2}$ && ${ENI_CARD[$mac]} -lt 16 ]] ||
+    # No leading zeros: bash arithmetic would read "08" as a bad octal number.
+    [[ ${ENI_DEV[$mac]} =~ ^(0|[1-9][0-9]?)$ ]] || die 2 "IMDS device-number is malformed mac=$mac value=${ENI_DEV[$mac]}"
+    [[ ${ENI_CARD[$mac]} =~ ^(0|1[0-5]?|[2-9])$ ]] ||
       die 2 "IMDS network-card is malformed mac=$mac value=${ENI_CARD[$mac]}"
     [[ ${ENI_ID[$mac]} =~ ^eni-[0-9a-f]+$ ]] || die 2 "IMDS interface-id is malformed mac=$mac"
     valid_cidr "${ENI_CIDR[$mac]}" || die 2 "IMDS subnet is malformed mac=$mac value=${ENI_CIDR[$mac]}"
@@ -679,8 +682,11 @@ uninstall() {
     [ "$via" = - ] && via="" || via="via $via"
     BATCH+=("route del $dst $via dev $dev table $table proto $PROTO"); change del "del route $dst dev $dev table $table" uninstall
   done
-  local reload=false
-  for f in "$NETWORKD_DIR"/*.network.d/"$DROPIN_NAME"; do
+  local reload=false dropins
+  set +f
+  dropins=("$NETWORKD_DIR"/*.network.d/"$DROPIN_NAME")
+  set -f
+  for f in "${dropins[@]}"; do
     [ -e "$f" ] || continue
     $DRY_RUN || rm -f "$f"; change del "remove $f" uninstall; reload=true
   done
