@@ -164,7 +164,7 @@ describe('Class: Ec2Model', () => {
       await allocate(region);
       await allocate(region);
       await rejects(allocate(region), 'AddressLimitExceeded');
-      const attrs = await region.ec2('DescribeAccountAttributes', { AttributeNames: ['vpc-max-elastic-ips'] });
+      const attrs = await region.ec2('DescribeAccountAttributes', { AttributeNames: ['vpc-max-elastic-ips' as never] });
       expect(attrs.AccountAttributes?.[0]?.AttributeValues?.[0]?.AttributeValue).toBe('2');
     });
 
