@@ -126,9 +126,24 @@ interface AddressRec {
 
 /** Change notifications for the lab (1:1 NAT, IMDS): not AWS events, the region's own hooks. */
 export type Ec2Change =
-  | { type: 'address-associated'; allocationId: string; publicIp: string; eniId: string; privateIp: string }
-  | { type: 'address-disassociated'; allocationId: string; publicIp: string; eniId: string; privateIp: string }
+  | { type: 'address-associated' | 'address-disassociated'; allocationId: string; publicIp: string; eniId: string; privateIp: string; instanceId?: string }
   | { type: 'network-changed'; instanceId: string };
+
+/** An instance's network as IMDS shows it (same shape as the VPC lab's `LabInstance`). */
+export interface GuestNetwork {
+  instanceId: string;
+  enis: {
+    mac: string;
+    interfaceId: string;
+    deviceNumber: number;
+    networkCard: number;
+    subnetCidr: string;
+    /** Primary first. */
+    privateIps: string[];
+    /** Private IP → Elastic IP (IMDS `ipv4-associations`). */
+    publicIps: Record<string, string>;
+  }[];
+}
 
 function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);
@@ -331,6 +346,29 @@ export class Ec2Model {
     return this.instances.get(instanceId)?.runningSince;
   }
 
+  /**
+   * The instance's network as its metadata service shows it: what the VPC lab applies to the guest (NICs, IMDS,
+   * 1:1 NAT). Undefined for an unknown instance.
+   */
+  guestNetwork(instanceId: string): GuestNetwork | undefined {
+    if (!this.instances.has(instanceId)) return undefined;
+    return {
+      instanceId,
+      enis: this.enisOf(instanceId).map((eni) => ({
+        mac: eni.mac,
+        interfaceId: eni.id,
+        deviceNumber: eni.attachment?.deviceIndex ?? 0,
+        networkCard: 0,
+        subnetCidr: this.subnet(eni.subnetId).cidr,
+        privateIps: [...eni.ips],
+        publicIps: Object.fromEntries(eni.ips.flatMap((ip) => {
+          const addr = this.eipAt(eni.id, ip);
+          return addr ? [[ip, addr.publicIp]] : [];
+        })),
+      })),
+    };
+  }
+
   /** Current state name of an instance, undefined once it is gone. */
   state(instanceId: string): InstanceStateName | undefined {
     return this.instances.get(instanceId)?.state;
@@ -485,7 +523,14 @@ export class Ec2Model {
     if (!assoc) return;
     this.eipOnIp.delete(`${assoc.eniId}|${assoc.privateIp}`);
     addr.association = undefined;
-    this.changed({ type: 'address-disassociated', allocationId: addr.allocationId, publicIp: addr.publicIp, eniId: assoc.eniId, privateIp: assoc.privateIp });
+    this.changed({
+      type: 'address-disassociated',
+      allocationId: addr.allocationId,
+      publicIp: addr.publicIp,
+      eniId: assoc.eniId,
+      privateIp: assoc.privateIp,
+      instanceId: this.enis.get(assoc.eniId)?.attachment?.instanceId,
+    });
   }
 
   // ---------- output shapes ----------
@@ -1274,7 +1319,14 @@ export class Ec2Model {
     this.disassociate(addr);
     addr.association = { id: `eipassoc-${this.ctx.rng.hex(17)}`, eniId: eni.id, privateIp };
     this.eipOnIp.set(`${eni.id}|${privateIp}`, addr.allocationId);
-    this.changed({ type: 'address-associated', allocationId: addr.allocationId, publicIp: addr.publicIp, eniId: eni.id, privateIp });
+    this.changed({
+      type: 'address-associated',
+      allocationId: addr.allocationId,
+      publicIp: addr.publicIp,
+      eniId: eni.id,
+      privateIp,
+      instanceId: eni.attachment?.instanceId,
+    });
     return { AssociationId: addr.association.id };
   }
 

@@ -1,11 +1,11 @@
 import { type Context, eventTime, type RegionEvent } from './context.js';
-import { type Ec2Change, Ec2Model } from './ec2.js';
+import { type Ec2Change, Ec2Model, type GuestNetwork } from './ec2.js';
 import { err, RegionError } from './errors.js';
 import { createRng } from './rng.js';
 import { type CommandRunner, type RunResult, SsmModel } from './ssm.js';
 
 export type { RegionEvent } from './context.js';
-export type { Ec2Change } from './ec2.js';
+export type { Ec2Change, GuestNetwork } from './ec2.js';
 export { RegionError } from './errors.js';
 export { INSTANCE_TYPES } from './instance-types.js';
 export type { CommandRunner, RunResult } from './ssm.js';
@@ -118,6 +118,8 @@ export interface Region {
   idle(): Promise<void>;
   /** Replaces the SSM command runner. */
   setRunner(runner: CommandRunner): void;
+  /** An instance's network as IMDS shows it (the VPC lab's `LabInstance` shape); undefined if unknown. */
+  guestNetwork(instanceId: string): GuestNetwork | undefined;
   /** Subnets of the VPC (CIDR, AZ) for the lab. */
   subnets(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string }[];
   /** Direct access to the halves, for the lab (IMDS) and white-box tests. */
@@ -239,6 +241,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     },
     idle: () => ssm.idle(),
     setRunner: (runner) => ssm.setRunner(runner),
+    guestNetwork: (instanceId) => ec2.guestNetwork(instanceId),
     subnets: () => ec2.subnetList(),
     model: { ec2, ssm },
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRegion, manualClock, type Region, type RegionEvent } from '../../../../local/region/model/index.js';
+import { createRegion, type Ec2Change, manualClock, type Region, type RegionEvent } from '../../../../local/region/model/index.js';
+import type { LabInstance } from '../../../lab/vpc-lab.js';
 
 const MANAGED = [{ Key: 'eip-autopilot:managed', Value: 'true' }];
 
@@ -400,6 +401,35 @@ describe('Class: Ec2Model', () => {
       expect(throttled[0]).toMatchObject({ reason: { name: 'RequestLimitExceeded', statusCode: 503 } });
       expect(region.calls).toHaveLength(200);
       expect(region.calls.filter((c) => c.error === 'RequestLimitExceeded')).toHaveLength(throttled.length);
+    });
+  });
+
+  describe('Method: guestNetwork', () => {
+    it('shows the instance network as IMDS would, in the VPC lab shape, and announces each change', async () => {
+      const region = createRegion();
+      const changes: Ec2Change[] = [];
+      region.onChange((c) => changes.push(c));
+      const inst = await launch(region);
+      const a = await allocate(region);
+      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip });
+      const view: LabInstance | undefined = region.guestNetwork(inst.id);
+      expect(view).toEqual({
+        instanceId: inst.id,
+        enis: [
+          {
+            mac: expect.stringMatching(/^0e(:[0-9a-f]{2}){5}$/),
+            interfaceId: inst.eni,
+            deviceNumber: 0,
+            networkCard: 0,
+            subnetCidr: '10.0.0.0/18',
+            privateIps: [inst.ip],
+            publicIps: { [inst.ip]: a.ip },
+          },
+        ],
+      });
+      expect(changes).toEqual([
+        { type: 'address-associated', allocationId: a.id, publicIp: a.ip, eniId: inst.eni, privateIp: inst.ip, instanceId: inst.id },
+      ]);
     });
   });
 });
