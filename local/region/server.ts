@@ -131,6 +131,12 @@ export interface RegionServer {
   port: number;
   /** `http://127.0.0.1:<port>`: use as `endpoint` of SDK clients or as `AWS_ENDPOINT_URL`. */
   url: string;
+  /**
+   * The URL to give a queue served here (`<url>/<account>/<name>`). Use it as JOB_QUEUE_URL: the SQS client sends
+   * requests to the QueueUrl's host when no explicit `endpoint` is configured (useQueueUrlAsEndpoint), so a queue URL
+   * on another host would bypass the server.
+   */
+  queueUrl(name: string): string;
   close(): Promise<void>;
 }
 
@@ -221,6 +227,7 @@ export async function startRegionServer(opts: { region: Region; sqs?: LocalSqs; 
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    queueUrl: (name) => `http://127.0.0.1:${port}/${region.accountId}/${name}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -391,6 +391,15 @@ describe('Class: Ec2Model', () => {
     });
   });
 
+  describe('Method: latency', () => {
+    it('delays every call by the injected latency', async () => {
+      const region = createRegion({ latencyMs: { min: 40, max: 60 } });
+      const started = performance.now();
+      await region.ec2('DescribeAddresses', {});
+      expect(performance.now() - started).toBeGreaterThanOrEqual(39);
+    });
+  });
+
   describe('Method: throttling', () => {
     it('refuses the configured fraction of calls with RequestLimitExceeded (HTTP 503) and logs every call', async () => {
       const region = createRegion({ throttleFraction: 0.5 });
