@@ -100,6 +100,8 @@ interface InstanceRec {
   /** Next scheduled transition, applied by `settle()` once the clock reaches `at`. */
   next?: { state: InstanceStateName; at: number };
   runningSince?: number;
+  /** Longest finished stretch in `running` (for "has the SSM agent ever registered"). */
+  longestRunMs: number;
   terminatedAt?: number;
   position: number;
 }
@@ -307,7 +309,10 @@ export class Ec2Model {
     const now = this.ctx.now();
     if (state === 'pending') this.schedule(inst, 'running');
     if (state === 'running') inst.runningSince = now;
-    if (state === 'stopping' || state === 'shutting-down') inst.runningSince = undefined;
+    if ((state === 'stopping' || state === 'shutting-down') && inst.runningSince !== undefined) {
+      inst.longestRunMs = Math.max(inst.longestRunMs, now - inst.runningSince);
+      inst.runningSince = undefined;
+    }
     if (state === 'stopping') this.schedule(inst, 'stopped');
     if (state === 'shutting-down') this.schedule(inst, 'terminated');
     if (state === 'stopped') inst.transitionReason = `User initiated (${new Date(now).toISOString()})`;
@@ -367,6 +372,14 @@ export class Ec2Model {
         })),
       })),
     };
+  }
+
+  /** Longest time the instance has been running in one stretch, the current one included (0 if never). */
+  longestRun(instanceId: string): number {
+    const inst = this.instances.get(instanceId);
+    if (!inst) return 0;
+    const current = inst.runningSince === undefined ? 0 : this.ctx.now() - inst.runningSince;
+    return Math.max(inst.longestRunMs, current);
   }
 
   /** Current state name of an instance, undefined once it is gone. */
@@ -800,6 +813,7 @@ export class Ec2Model {
         launchIndex: index,
         tags: new Map(tags.get('instance') ?? []),
         tagVersion: 0,
+        longestRunMs: 0,
         clientToken: input.ClientToken,
         keyName: input.KeyName,
         transitionReason: '',
