@@ -40,25 +40,29 @@ function queryKey(memberName: string, member: Schema): string {
   return key.charAt(0).toUpperCase() + key.slice(1);
 }
 
-/** Reads one value of `schema` from the form parameters under `prefix`. */
-function readQuery(schema: Schema, params: Map<string, string>, prefix: string, keys: string[]): unknown {
+/**
+ * Reads one value of `schema` from the form parameters under `prefix`, adding every parameter it uses to `used` (the
+ * caller refuses the rest with `UnknownParameter`, as EC2 does).
+ */
+function readQuery(schema: Schema, params: Map<string, string>, prefix: string, keys: string[], used: Set<string>): unknown {
   const under = (p: string) => params.has(p) || keys.some((k) => k.startsWith(`${p}.`));
   if (schema.isStructSchema()) {
     const out: Record<string, unknown> = {};
     for (const [name, member] of schema.structIterator()) {
       const key = prefix ? `${prefix}.${queryKey(name, member)}` : queryKey(name, member);
       if (!under(key)) continue;
-      out[name] = readQuery(member, params, key, keys);
+      out[name] = readQuery(member, params, key, keys, used);
     }
     return out;
   }
   if (schema.isListSchema()) {
     // EC2 always flattens lists: Name.1, Name.2, … (SDK setting flattenLists).
     const list: unknown[] = [];
-    for (let i = 1; under(`${prefix}.${i}`); i++) list.push(readQuery(schema.getValueSchema(), params, `${prefix}.${i}`, keys));
+    for (let i = 1; under(`${prefix}.${i}`); i++) list.push(readQuery(schema.getValueSchema(), params, `${prefix}.${i}`, keys, used));
     return list;
   }
   if (schema.isMapSchema()) throw new RegionError('InvalidParameterValue', `Map parameters are not supported (${prefix})`);
+  used.add(prefix);
   const raw = params.get(prefix) ?? '';
   if (schema.isBooleanSchema()) {
     if (raw !== 'true' && raw !== 'false') throw new RegionError('InvalidParameterValue', `Invalid value '${raw}' for ${prefix}`);
@@ -162,7 +166,10 @@ export async function startRegionServer(opts: { region: Region; sqs?: LocalSqs; 
       params.delete('Action');
       params.delete('Version');
       const { input, output } = operation(action);
-      const parsed = readQuery(input, params, '', [...params.keys()]);
+      const used = new Set<string>();
+      const parsed = readQuery(input, params, '', [...params.keys()], used);
+      const unknown = [...params.keys()].find((k) => !used.has(k));
+      if (unknown) throw new RegionError('UnknownParameter', `The parameter ${unknown} is not recognized`);
       const result = await region.ec2(action as never, parsed as never);
       const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_XMLNS}"><requestId>${requestId}</requestId>${writeXml(output, result)}</${action}Response>`;
       res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });

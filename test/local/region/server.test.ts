@@ -167,6 +167,15 @@ describe('Function: startRegionServer', () => {
     await expectError(ec2c.send(command() as never), code);
   });
 
+  it('refuses unknown actions and parameters like EC2', async () => {
+    const post = (body: string) => fetch(server.url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const bad = await post('Action=DescribeAddresses&Version=2016-11-15&Filter.1.Nmae=domain');
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('<Code>UnknownParameter</Code>');
+    const unknown = await post('Action=DescribeVpcs&Version=2016-11-15');
+    expect(await unknown.text()).toContain('<Code>InvalidAction</Code>');
+  });
+
   it('pages DescribeInstances with MaxResults/NextToken over the wire', async () => {
     await ec2c.send(new ec2.RunInstancesCommand({ ImageId: 'ami-1', MinCount: 12, MaxCount: 12 }));
     const ids: string[] = [];
