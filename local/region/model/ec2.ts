@@ -58,6 +58,11 @@ export interface Ec2Options {
   transitionMs: number;
   /** How long terminated instances stay visible in DescribeInstances (AWS: about an hour). */
   terminatedVisibleMs: number;
+  /**
+   * Eventual consistency after launch: for this long a new instance is unknown to every call but RunInstances'
+   * own answer (`InvalidInstanceID.NotFound`, FACTS.md). Default 0.
+   */
+  launchVisibilityDelayMs: number;
 }
 
 const STATE_CODES: Record<InstanceStateName, number> = {
@@ -412,15 +417,22 @@ export class Ec2Model {
   private instance(id: string | undefined): InstanceRec {
     if (!id) throw err('MissingParameter', 'The request must contain the parameter InstanceId');
     if (!INSTANCE_ID.test(id)) throw err('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-    const inst = this.instances.get(id);
+    const inst = this.visible(id);
     if (!inst) throw err('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    return inst;
+  }
+
+  /** The instance if it exists and is already visible (see `launchVisibilityDelayMs`). */
+  private visible(id: string): InstanceRec | undefined {
+    const inst = this.instances.get(id);
+    if (!inst || this.ctx.now() < inst.launchTime.getTime() + this.opts.launchVisibilityDelayMs) return undefined;
     return inst;
   }
 
   private instancesFor(ids: string[] | undefined): InstanceRec[] {
     if (!ids || ids.length === 0) throw err('MissingParameter', 'The request must contain the parameter InstanceId');
     for (const id of ids) if (!INSTANCE_ID.test(id)) throw err('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-    const missing = ids.filter((id) => !this.instances.has(id));
+    const missing = ids.filter((id) => !this.visible(id));
     if (missing.length > 0) throw err('InvalidInstanceID.NotFound', plural(missing, 'The instance ID', 'The instance IDs'));
     return ids.map((id) => this.instances.get(id) as InstanceRec);
   }
@@ -869,7 +881,7 @@ export class Ec2Model {
     } else {
       candidates = [];
       for (const id of this.order) {
-        const inst = this.instances.get(id);
+        const inst = this.visible(id);
         if (inst) candidates.push(inst);
       }
     }

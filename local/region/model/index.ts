@@ -82,6 +82,8 @@ export interface RegionOptions {
   transitionMs?: number;
   /** How long terminated instances stay visible (default one hour, like EC2). */
   terminatedVisibleMs?: number;
+  /** Eventual consistency: a new instance answers `InvalidInstanceID.NotFound` for this long (default 0). */
+  launchVisibilityDelayMs?: number;
   /** Clock in ms since the epoch (default `Date.now`); see {@link manualClock}. */
   clock?: () => number;
   /** Injected latency per call, fixed or uniform in [min, max] (default 0). */
@@ -180,6 +182,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     eipQuota: opts.eipQuota ?? 5,
     transitionMs: opts.transitionMs ?? 0,
     terminatedVisibleMs: opts.terminatedVisibleMs ?? 3_600_000,
+    launchVisibilityDelayMs: opts.launchVisibilityDelayMs ?? 0,
   });
   const defaultRunner: CommandRunner = async (instanceId, script, env): Promise<RunResult> => {
     executions.push({ instanceId, script, env });

@@ -294,6 +294,16 @@ describe('Class: Ec2Model', () => {
       expect(enis.NetworkInterfaces?.map((e) => [e.NetworkInterfaceId, e.Status])).toEqual([[keptId, 'available']]);
     });
 
+    it('hides a new instance for launchVisibilityDelayMs (eventual consistency just after launch)', async () => {
+      const clock = manualClock();
+      const region = createRegion({ clock: clock.now, launchVisibilityDelayMs: 2_000 });
+      const inst = await launch(region);
+      await rejects(region.ec2('DescribeInstances', { InstanceIds: [inst.id] }), 'InvalidInstanceID.NotFound');
+      expect((await region.ec2('DescribeInstances', {})).Reservations).toEqual([]);
+      clock.advance(2_000);
+      expect((await describeInstance(region, inst.id)).InstanceId).toBe(inst.id);
+    });
+
     it('answers NotFound for unknown instances, all or nothing', async () => {
       const region = createRegion();
       const inst = await launch(region);
