@@ -211,11 +211,12 @@ export function createRegion(opts: RegionOptions = {}): Region {
         throw service === 'ec2' ? err('RequestLimitExceeded', 'Request limit exceeded.', 503) : err('ThrottlingException', 'Rate exceeded', 400);
       }
       ec2.settle();
-      // A deep copy: the model must never keep a reference to the caller's objects.
+      // Copied in: the model must never keep a reference to the caller's objects.
       const method = (target as Record<string, (i: unknown) => unknown>)[action] as (i: unknown) => unknown;
       const output = method.call(target, structuredClone(input ?? {}));
       ec2.settle();
-      return output;
+      // Copied out too: a caller mutating an answer must not reach into the region's state.
+      return structuredClone(output);
     } catch (e) {
       record.ok = false;
       record.error = e instanceof Error ? e.name : 'InternalError';
