@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LocalBus } from '../../local/bus.js';
+import { eventRulesFromTemplate } from '../../local/eventbridge/rules.js';
+import type { CfnTemplate } from '../../local/stack/package.js';
 import { createRegion, type RegionEvent } from '../../local/region/model/index.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}.json`, import.meta.url), 'utf8')) as RegionEvent;
@@ -100,5 +102,37 @@ describe('Class: LocalBus', () => {
     expect(bus.dropped).toHaveLength(1);
     expect(got).toEqual([]);
     expect(() => bus.addRule({ name: 'bad', pattern: { source: 'aws.ec2' }, targets: [] })).toThrow();
+  });
+
+  it('routes by the rules of a packaged template to the handlers their targets name', async () => {
+    const fn = (handler: string) => ({ Type: 'AWS::Lambda::Function', Properties: { Handler: handler } });
+    const rule = (props: Record<string, unknown>, target: string) => ({
+      Type: 'AWS::Events::Rule',
+      Properties: { ...props, Targets: [{ Id: 'target', Arn: { 'Fn::GetAtt': [target, 'Arn'] } }] },
+    });
+    const template: CfnTemplate = {
+      Resources: {
+        IntakeLambdaFunction: fn('functions/intake/handler.handler'),
+        SweepLambdaFunction: fn('functions/sweep/handler.handler'),
+        CommandStatusLambdaFunction: fn('functions/command-status/handler.handler'),
+        InstanceStateChangeRule: rule({ EventPattern: STATE }, 'IntakeLambdaFunction'),
+        InstanceTagChangeRule: rule({ EventPattern: JSON.stringify(TAGS) }, 'IntakeLambdaFunction'),
+        SweepScheduleRule: rule({ ScheduleExpression: 'rate(5 minutes)' }, 'SweepLambdaFunction'),
+        GuestCommandStatusRule: rule({ EventPattern: COMMAND }, 'CommandStatusLambdaFunction'),
+      },
+    };
+    const bus = new LocalBus();
+    const invoked: [string, string][] = [];
+    bus.addTemplateRules(eventRulesFromTemplate(template), async (handler, event) => void invoked.push([handler, event['detail-type']]));
+    bus.put(fixture('tag-change-on-instance'));
+    bus.put(fixture('ssm-command-invocation-status'));
+    bus.put(fixture('tag-change-on-volume'));
+    bus.fireSchedule();
+    await bus.idle();
+    expect(invoked).toEqual([
+      ['functions/intake/handler.handler', 'Tag Change on Resource'],
+      ['functions/command-status/handler.handler', 'EC2 Command Invocation Status-change Notification'],
+      ['functions/sweep/handler.handler', 'Scheduled Event'],
+    ]);
   });
 });
