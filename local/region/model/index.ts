@@ -78,6 +78,8 @@ export interface RegionOptions {
   eipQuota?: number;
   /** Time an instance's SSM agent takes to register after `running` (default 0: at once). */
   agentRegistrationDelayMs?: number;
+  /** Real time an SSM agent takes to pick a command up (default 0; AWS: about a second). */
+  commandPickupMs?: number;
   /** Time each state transition takes (pending → running, …). 0 = done within the same call. */
   transitionMs?: number;
   /** How long terminated instances stay visible (default one hour, like EC2). */
@@ -188,7 +190,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     executions.push({ instanceId, script, env });
     return { exitCode: 0, stdout: '', stderr: '' };
   };
-  const ssm = new SsmModel(ctx, ec2, opts.agentRegistrationDelayMs ?? 0, opts.runner ?? defaultRunner);
+  const ssm = new SsmModel(ctx, ec2, opts.agentRegistrationDelayMs ?? 0, opts.runner ?? defaultRunner, opts.commandPickupMs ?? 0);
 
   const delay = async (): Promise<void> => {
     const l = opts.latencyMs;

@@ -187,6 +187,8 @@ export class SsmModel {
     private readonly instances: InstanceView,
     private readonly agentDelayMs: number,
     private runner: CommandRunner,
+    /** Real time the agent takes to pick a command up (AWS: about a second); 0 = on the next microtask. */
+    private readonly pickupMs = 0,
   ) {}
 
   /** Replaces the command runner (part 2 plugs the VPC lab in here). */
@@ -398,7 +400,8 @@ export class SsmModel {
 
   private async execute(cmd: CommandRec, steps: { name: string; script: string; env: Record<string, string> }[]): Promise<void> {
     // Give the caller its SendCommand answer first, as the real agent picks the command up asynchronously.
-    await Promise.resolve();
+    if (this.pickupMs > 0) await new Promise((resolve) => setTimeout(resolve, this.pickupMs));
+    else await Promise.resolve();
     cmd.status = 'InProgress';
     this.commandEvent(cmd);
     await Promise.all(
