@@ -74,7 +74,7 @@ describe('cfn-guard: infra/guard/least-privilege.guard', () => {
       delete statement(t, 'ReconcileRole', 'RunOnCountTaggedInstances').Condition;
     }],
     ['ReleaseAddress without the ownership condition', 'release_only_owned_addresses', (t: CfnTemplate) => {
-      delete statement(t, 'SweepRole', 'ReleaseOrphanedOwnedAddresses').Condition;
+      delete statement(t, 'ReconcileRole', 'ReleaseOnlyOwned').Condition;
     }],
     ['ReleaseAddress on every resource', 'release_only_owned_addresses', (t: CfnTemplate) => {
       statement(t, 'ReconcileRole', 'ReleaseOnlyOwned').Resource = '*';

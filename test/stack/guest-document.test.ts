@@ -73,6 +73,7 @@ describe('Packaged guest document', () => {
     expect(template.Resources.GuestSyncAssociation?.Properties).toMatchObject({
       Name: { Ref: 'GuestDocument' },
       Targets: [{ Key: 'tag-key', Values: ['eip-count'] }],
+      Parameters: { Action: ['install'] },
       ScheduleExpression: 'rate(30 minutes)',
       ApplyOnlyAtCronInterval: false,
     });

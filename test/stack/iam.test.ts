@@ -64,22 +64,16 @@ describe('IAM: what each function may call', () => {
     );
   });
 
-  it('sweep may describe, enqueue, and release owned EIPs', () => {
+  it('sweep may only read and enqueue (orphaned EIPs become jobs; reconcile releases them)', () => {
     expect(actionSet('SweepRole')).toEqual(
-      [
-        'ec2:DescribeAddresses',
-        'ec2:DescribeInstances',
-        'ec2:DisassociateAddress',
-        'ec2:ReleaseAddress',
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'sqs:SendMessage',
-      ].sort(),
+      ['ec2:DescribeAddresses', 'ec2:DescribeInstances', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'].sort(),
     );
   });
 
-  it('command-status may only write the status tag', () => {
-    expect(actionSet('CommandStatusRole')).toEqual(['ec2:CreateTags', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+  it('command-status may only read the instance and write the status tag', () => {
+    expect(actionSet('CommandStatusRole')).toEqual(
+      ['ec2:CreateTags', 'ec2:DescribeInstances', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+    );
     const tag = statements('CommandStatusRole').find((s) => actions(s).includes('ec2:CreateTags'));
     expect(tag?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['eip-autopilot:status'] } });
   });
@@ -102,7 +96,7 @@ describe('IAM: scoping', () => {
   });
 
   it('only EIPs born tagged eip-autopilot:managed=true can be allocated or released', () => {
-    for (const role of ['ReconcileRole', 'SweepRole']) {
+    for (const role of ROLES) {
       for (const s of statements(role).filter((x) => actions(x).some((a) => /ReleaseAddress|AllocateAddress/.test(a)))) {
         const key = actions(s).includes('ec2:AllocateAddress')
           ? 'aws:RequestTag/eip-autopilot:managed'
