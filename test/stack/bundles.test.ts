@@ -30,7 +30,7 @@ describe('Function packages', () => {
     expect(code.length).toBeGreaterThan(0);
     // Only Node built-ins may stay external, and the SDK's optional CRT signer (SigV4a only, which EC2, SSM and SQS
     // do not use; the SDK looks it up lazily and works without it).
-    const imports = [...code.matchAll(/\bfrom\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\)|\brequire\(\s*"([^"]+)"\)/g)].map(
+    const imports = [...code.matchAll(/\bfrom\s*"([@a-z][^"\s,=]*)"|\bimport\(\s*"([^"\s]+)"\)|\brequire\(\s*"([^"\s]+)"\)/g)].map(
       (m) => m[1] ?? m[2] ?? m[3],
     );
     for (const specifier of imports) expect(specifier).toMatch(/^node:[a-z_/]+$|^@aws-sdk\/signature-v4-crt$/);
