@@ -56,6 +56,22 @@ export function offlineEnv(): NodeJS.ProcessEnv {
 }
 
 /**
+ * Package the stack with non-default parameters (`--param name=value`) into `outDir`, leaving `.serverless/` alone.
+ * Returns the template only.
+ */
+export function packageWithParams(params: Record<string, string>, outDir: string): CfnTemplate {
+  const args = ['osls', 'package', '--stage', 'dev', '--region', 'us-east-1', '--package', outDir];
+  for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
+  try {
+    execFileSync('npx', args, { cwd: STACK_ROOT, env: offlineEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  } catch (err) {
+    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`osls package failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`, { cause: err });
+  }
+  return JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as CfnTemplate;
+}
+
+/**
  * Package the stack, at most once per `key` (default: once per test run, keyed by the vitest main process, since
  * packaging takes ~15 s and every stack check reads the same output). `force` always repackages.
  */
