@@ -2,6 +2,7 @@ import { EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createRegion, type Region, type RegionOptions } from '../../local/region/model/index.js';
 import { mockRegion, type RegionMocks } from '../../local/region/sdk-mock.js';
+import type { LocalSqs } from '../../local/sqs-fifo.js';
 import { type Ec2Port, ec2Adapter } from '../../src/aws/ec2-port';
 import { ssmAdapter } from '../../src/aws/ssm-port';
 import { recordGuestResult } from '../../src/reconcile/guest-status';
@@ -29,11 +30,12 @@ export interface World {
   tags(instanceId: string): Promise<Record<string, string>>;
 }
 
-export async function makeWorld(opts: RegionOptions = {}): Promise<World> {
+/** Pass `queues` to serve SQS too; without `clients` the mocks apply to every client (the handlers build their own). */
+export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Promise<World> {
   const region = createRegion({ eipQuota: 50, ...opts });
   const ec2 = new EC2Client({ region: 'us-east-1' });
   const ssm = new SSMClient({ region: 'us-east-1' });
-  const mocks = mockRegion(region, undefined, { ec2, ssm });
+  const mocks = queues ? mockRegion(region, queues) : mockRegion(region, undefined, { ec2, ssm });
   await region.ssm('CreateDocument', {
     Name: DOCUMENT,
     DocumentType: 'Command',
