@@ -62,6 +62,8 @@ readonly TABLE_END=11600 # 16 network cards x 100 device numbers
 
 DRY_RUN=false ACTION=sync VERIFY_URL="" OUTPUT=text DEV=""
 TOKEN=""
+# Microseconds since the epoch (bash >= 5; empty on older bash, and then elapsedMs is null).
+readonly START_US=${EPOCHREALTIME//[^0-9]/}
 declare -a ENI_MACS=() BATCH=() ADDED=() REMOVED=() VERIFY_JSON=()
 declare -A ENI_DEV=() ENI_CARD=() ENI_ID=() ENI_IPS=() ENI_CIDR=() ENI_ASSOC=()
 declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NEW_RECORD=()
@@ -88,12 +90,13 @@ json_list() {
 
 emit_json() {
   [ "$OUTPUT" = json ] || return 0
-  local code=$1 err=${2:-} verify=""
+  local code=$1 err=${2:-} verify="" elapsed=null now=${EPOCHREALTIME//[^0-9]/}
   verify=$(IFS=,; echo "${VERIFY_JSON[*]}")
+  [ -n "$START_US" ] && [ -n "$now" ] && elapsed=$(((now - START_US) / 1000))
   printf '{"ok":%s,"exitCode":%s,"error":"%s","action":"%s","dryRun":%s,"manager":"%s","writes":%s,' \
     "$([ "$code" = 0 ] && echo true || echo false)" "$code" "${err//\"/\'}" "$ACTION" "$DRY_RUN" "$MANAGER" "$WRITES"
-  printf '"added":%s,"removed":%s,"unchanged":%s,"verify":[%s]}\n' \
-    "$(json_list "${ADDED[@]}")" "$(json_list "${REMOVED[@]}")" "$UNCHANGED" "$verify"
+  printf '"added":%s,"removed":%s,"unchanged":%s,"elapsedMs":%s,"verify":[%s]}\n' \
+    "$(json_list "${ADDED[@]}")" "$(json_list "${REMOVED[@]}")" "$UNCHANGED" "$elapsed" "$verify"
 }
 
 parse_args() {
@@ -303,12 +306,16 @@ read_kernel() {
 # Freshly attached ENIs: the interface may not exist yet and IMDS may report device-number 0 until propagation
 # finishes (amazon-ec2-net-utils #90/#153). Wait a bounded time; then give up without changing anything.
 wait_for_enis() {
-  local deadline=$((SECONDS + ENI_WAIT)) mac missing
+  local deadline=$((SECONDS + ENI_WAIT)) mac missing slot
+  local -A owner=()
   while :; do
-    missing=""
+    missing="" owner=()
+    for mac in "${ENI_MACS[@]}"; do owner["${ENI_CARD[$mac]}/${ENI_DEV[$mac]}"]+=" $mac"; done
     for mac in "${ENI_MACS[@]}"; do
+      slot=${owner["${ENI_CARD[$mac]}/${ENI_DEV[$mac]}"]}
       if [ -z "${LINK_BY_MAC[$mac]:-}" ]; then missing+=" $mac(no-interface)"
-      elif [ "$mac" != "$PRIMARY_MAC" ] && [ "${ENI_DEV[$mac]}" = 0 ]; then missing+=" $mac(device-number-0)"; fi
+      # Two ENIs on one (card, device) slot: the one that is not the primary still reads a propagating 0.
+      elif [ "$mac" != "$PRIMARY_MAC" ] && [ "$slot" != " $mac" ]; then missing+=" $mac(device-number-${ENI_DEV[$mac]})"; fi
     done
     [ -z "$missing" ] && return 0
     [ "$SECONDS" -lt "$deadline" ] || die 3 "ENI not ready:$missing"
@@ -439,7 +446,7 @@ plan_removals() {
 }
 
 # ---------------------------------------------------------------- systemd-networkd
-declare -A DROPIN_CONTENT=()
+declare -A DROPIN_CONTENT=() DROPIN_DEV=()
 plan_dropin() {
   local mac=$1 dev=$2 nf=$3 ip first prio gw subnet content file
   first=${ENI_IPS[$mac]%% *}
@@ -470,6 +477,7 @@ plan_dropin() {
     return 0
   fi
   DROPIN_CONTENT[$file]=$content
+  DROPIN_DEV[$file]=$dev
   change add "write $file for $dev" networkd-dropin-outdated
 }
 
@@ -484,6 +492,11 @@ apply_dropins() {
   networkctl reload >&2 || die 4 "networkctl reload failed"
   WRITES=$((WRITES + 1))
   change add "reload systemd-networkd" networkd-dropin-written
+  # A reload alone does not always re-apply a link whose only change is a new drop-in directory: ask for it.
+  for file in "${!DROPIN_DEV[@]}"; do
+    networkctl reconfigure "${DROPIN_DEV[$file]}" >&2 || die 4 "networkctl reconfigure ${DROPIN_DEV[$file]} failed"
+    WRITES=$((WRITES + 1))
+  done
 }
 
 # ---------------------------------------------------------------- apply
@@ -535,7 +548,7 @@ check_netutils() {
   if [ -z "$bad" ]; then note "amazon-ec2-net-utils state matches IMDS"; return 0; fi
   for dev in $(tr ' ' '\n' <<<"$bad" | sort -u); do
     change add "refresh amazon-ec2-net-utils for $dev" netutils-state-differs
-    $DRY_RUN || systemctl start "refresh-policy-routes@$dev.service" >&2 || true
+    if ! $DRY_RUN && [ -d /run/systemd/system ]; then systemctl start "refresh-policy-routes@$dev.service" >&2 || true; fi
   done
   emit_json 8 "amazon-ec2-net-utils state differs from IMDS"
   exit 8
@@ -620,6 +633,7 @@ uninstall() {
     "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/$UNIT.service" "$INSTALL_PATH"; do
     if [ -e "$f" ] || [ -L "$f" ]; then $DRY_RUN || rm -f "$f"; change del "remove $f" uninstall; fi
   done
+  $DRY_RUN || rmdir --ignore-fail-on-non-empty "$UNIT_DIR/timers.target.wants" "$UNIT_DIR/multi-user.target.wants" 2>/dev/null || true
   if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl daemon-reload >&2 || true; fi
   read_kernel
   BATCH=()
@@ -664,7 +678,7 @@ main() {
   [ "$ACTION" = install ] && install_units
 
   local want_assoc=false
-  [ -n "$VERIFY_URL" ] || [ "$OUTPUT" = json ] && want_assoc=true
+  [ -n "$VERIFY_URL" ] && want_assoc=true
   read_imds "$want_assoc"
   read_kernel
   wait_for_enis

@@ -22,9 +22,13 @@ async function record(message: SQSRecord): Promise<void> {
   if (outcome.retryLater) throw new RetryLaterError(`retry ${job.instanceId}: ${outcome.retryLater}`, outcome.retryLater);
 }
 
-/** SQS FIFO consumer: one reconcile per record; FIFO partial-failure semantics (later records of a failed group wait). */
+/**
+ * SQS FIFO consumer: one reconcile per record. FIFO partial-failure semantics per group: after a failed record the
+ * later records of the same instance are returned unprocessed (order kept), other instances go on. A batch where
+ * every record failed is reported record by record too, instead of failing the invocation.
+ */
 export const handler = middy(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, record, processor, { context }),
+  processPartialResponse(event, record, processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false }),
 )
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -245,7 +245,8 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
 
   // Sources, cheapest first: our spare addresses, then the pool, then new allocations within the quota.
   const useSpare = spare.slice(0, need);
-  for (const a of spare.slice(need)) actions.push(...removal({ ...a, associationId: undefined }, 'unassociated-leftover'));
+  const spareReason: RemoveReason = running ? 'unassociated-leftover' : removeReason;
+  for (const a of spare.slice(need)) actions.push(...removal({ ...a, associationId: undefined }, spareReason));
   let poolFree: AddressView[] = [];
   let allocatable = 0;
   let shortReason = '';

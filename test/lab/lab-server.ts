@@ -49,7 +49,7 @@ export function metadata(instance: LabInstance, path: string, garbage = false): 
         'subnet-ipv4-cidr-block',
       ].join('\n');
     case 'device-number':
-      return String(eni.deviceNumber);
+      return String(eni.imdsDeviceNumber ?? eni.deviceNumber);
     case 'network-card':
       return String(eni.networkCard);
     case 'interface-id':

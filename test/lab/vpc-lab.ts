@@ -39,6 +39,11 @@ export interface LabEni {
   privateIps: string[];
   /** Private IP → EIP (what IMDS ipv4-associations shows). */
   publicIps: Record<string, string>;
+  /**
+   * What IMDS reports as device-number when it differs from the real one: a freshly attached ENI reads 0 until
+   * propagation completes (amazon-ec2-net-utils #90). Lab extension; the guest NIC still follows `deviceNumber`.
+   */
+  imdsDeviceNumber?: number;
 }
 
 /** The instance: the ENI with network card 0 / device number 0 is the primary one (eth0). */
