@@ -63,6 +63,14 @@ describe('EventBridge rules of the packaged stack', () => {
     expect(routed(event)).toEqual([]);
   });
 
+  it('ignores our own status tag writes (no feedback loop between reconcile and intake)', () => {
+    const event = fixture('tag-change-on-instance');
+    const detail = event.detail as Record<string, unknown>;
+    detail['changed-tag-keys'] = ['eip-autopilot:status'];
+    detail.tags = { Name: 'web-1', 'eip-count': '3', 'eip-autopilot:status': 'ok 3/3' };
+    expect(routed(event)).toEqual([]);
+  });
+
   it('ignores a tag change from another service', () => {
     const event = fixture('tag-change-on-instance');
     (event.detail as Record<string, unknown>).service = 'rds';
