@@ -1,0 +1,254 @@
+import { type Context, eventTime, type RegionEvent } from './context.js';
+import { type Ec2Change, Ec2Model, type GuestNetwork } from './ec2.js';
+import { err, RegionError } from './errors.js';
+import { createRng } from './rng.js';
+import { type CommandRunner, type RunResult, SsmModel } from './ssm.js';
+
+export type { RegionEvent } from './context.js';
+export type { Ec2Change, GuestNetwork } from './ec2.js';
+export { RegionError } from './errors.js';
+export { INSTANCE_TYPES } from './instance-types.js';
+export type { CommandRunner, RunResult } from './ssm.js';
+export { STDERR_LIMIT, STDOUT_LIMIT } from './ssm.js';
+
+/** Every EC2 action the region serves (the reconciler's, the demo's and the tests'). */
+export const EC2_ACTIONS = [
+  'RunInstances',
+  'TerminateInstances',
+  'StopInstances',
+  'StartInstances',
+  'DescribeInstances',
+  'CreateTags',
+  'DeleteTags',
+  'DescribeInstanceTypes',
+  'DescribeAccountAttributes',
+  'DescribeNetworkInterfaces',
+  'CreateNetworkInterface',
+  'AttachNetworkInterface',
+  'DetachNetworkInterface',
+  'DeleteNetworkInterface',
+  'ModifyNetworkInterfaceAttribute',
+  'AssignPrivateIpAddresses',
+  'UnassignPrivateIpAddresses',
+  'AllocateAddress',
+  'AssociateAddress',
+  'DisassociateAddress',
+  'ReleaseAddress',
+  'DescribeAddresses',
+] as const;
+
+/** Every SSM action the region serves. */
+export const SSM_ACTIONS = [
+  'SendCommand',
+  'GetCommandInvocation',
+  'ListCommandInvocations',
+  'DescribeInstanceInformation',
+  'CreateDocument',
+  'UpdateDocument',
+  'UpdateDocumentDefaultVersion',
+  'DescribeDocument',
+  'GetDocument',
+] as const;
+
+export type Ec2Action = (typeof EC2_ACTIONS)[number];
+export type SsmAction = (typeof SSM_ACTIONS)[number];
+export type Ec2Input<A extends Ec2Action> = Parameters<Ec2Model[A]>[0];
+export type Ec2Output<A extends Ec2Action> = ReturnType<Ec2Model[A]>;
+export type SsmInput<A extends SsmAction> = Parameters<SsmModel[A]>[0];
+export type SsmOutput<A extends SsmAction> = ReturnType<SsmModel[A]>;
+
+/** One entry of the call log. */
+export interface CallRecord {
+  service: 'ec2' | 'ssm';
+  action: string;
+  ok: boolean;
+  /** AWS error code when `ok` is false. */
+  error?: string;
+  /** Clock time of the call. */
+  at: number;
+}
+
+/** Options of {@link createRegion}; every one has the default an AWS user would expect. */
+export interface RegionOptions {
+  /** Account id (default `123456789012`, the id AWS documentation uses). */
+  accountId?: string;
+  /** Region name (default `us-east-1`). */
+  region?: string;
+  /** `vpc-max-elastic-ips` (default 5, the AWS default quota). */
+  eipQuota?: number;
+  /** Time an instance's SSM agent takes to register after `running` (default 0: at once). */
+  agentRegistrationDelayMs?: number;
+  /** Real time an SSM agent takes to pick a command up (default 0; AWS: about a second). */
+  commandPickupMs?: number;
+  /** Time each state transition takes (pending → running, …). 0 = done within the same call. */
+  transitionMs?: number;
+  /** How long terminated instances stay visible (default one hour, like EC2). */
+  terminatedVisibleMs?: number;
+  /** Eventual consistency: a new instance answers `InvalidInstanceID.NotFound` for this long (default 0). */
+  launchVisibilityDelayMs?: number;
+  /** Clock in ms since the epoch (default `Date.now`); see {@link manualClock}. */
+  clock?: () => number;
+  /** Injected latency per call, fixed or uniform in [min, max] (default 0). */
+  latencyMs?: number | { min: number; max: number };
+  /** Fraction of calls refused with `RequestLimitExceeded` / `ThrottlingException` (default 0). */
+  throttleFraction?: number;
+  /** Seed of the id generator: same seed, same ids (default 1). */
+  seed?: number;
+  /** Runs SSM command scripts (default: records and succeeds, see {@link Region.executions}). */
+  runner?: CommandRunner;
+}
+
+/** The local region: EC2 + SSM state, call log, events. */
+export interface Region {
+  readonly accountId: string;
+  readonly regionName: string;
+  /** Calls an EC2 action with the SDK's input shape; resolves to its output shape or rejects with a RegionError. */
+  ec2<A extends Ec2Action>(action: A, input: Ec2Input<A>): Promise<Ec2Output<A>>;
+  /** Calls an SSM action, same contract as {@link Region.ec2}. */
+  ssm<A extends SsmAction>(action: A, input: SsmInput<A>): Promise<SsmOutput<A>>;
+  /** Subscribes to the events AWS would send to EventBridge; returns an unsubscribe function. */
+  onEvent(listener: (event: RegionEvent) => void): () => void;
+  /** Subscribes to internal network changes (associations, ENIs) for the lab's NAT and IMDS. */
+  onChange(listener: (change: Ec2Change) => void): () => void;
+  /** Every call so far, in order. */
+  readonly calls: CallRecord[];
+  /** Scripts the default runner was asked to run. */
+  readonly executions: { instanceId: string; script: string; env: Record<string, string> }[];
+  /** Applies every state transition due at the current clock (and emits its events). */
+  tick(): void;
+  /** Ticks on a real timer (for the server and the demo); returns a function that stops it. */
+  startClock(intervalMs?: number): () => void;
+  /** Resolves once every SSM command started so far has finished. */
+  idle(): Promise<void>;
+  /** Replaces the SSM command runner. */
+  setRunner(runner: CommandRunner): void;
+  /** An instance's network as IMDS shows it (the VPC lab's `LabInstance` shape); undefined if unknown. */
+  guestNetwork(instanceId: string): GuestNetwork | undefined;
+  /** Subnets of the VPC (CIDR, AZ) for the lab. */
+  subnets(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string }[];
+  /** Direct access to the halves, for the lab (IMDS) and white-box tests. */
+  readonly model: { ec2: Ec2Model; ssm: SsmModel };
+}
+
+/** A clock tests move by hand: `const clock = manualClock(); createRegion({ clock: clock.now }); clock.advance(5000)`. */
+export function manualClock(start = Date.parse('2026-11-24T10:00:00Z')): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
+}
+
+/** Creates a fresh, empty region. */
+export function createRegion(opts: RegionOptions = {}): Region {
+  const accountId = opts.accountId ?? '123456789012';
+  const regionName = opts.region ?? 'us-east-1';
+  const now = opts.clock ?? Date.now;
+  const rng = createRng(opts.seed ?? 1);
+  // Throttling and latency draw from their own stream so that turning them on does not change the ids.
+  const chaos = createRng(((opts.seed ?? 1) ^ 0x5bd1e995) >>> 0);
+  const listeners = new Set<(event: RegionEvent) => void>();
+  const calls: CallRecord[] = [];
+  const executions: Region['executions'] = [];
+
+  const ctx: Context = {
+    account: accountId,
+    region: regionName,
+    now,
+    rng,
+    emit(detailType, source, resources, detail) {
+      const event: RegionEvent = {
+        version: '0',
+        id: rng.uuid(),
+        'detail-type': detailType,
+        source,
+        account: accountId,
+        time: eventTime(now()),
+        region: regionName,
+        resources,
+        detail,
+      };
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch {
+          // a failing subscriber must not break the API call that emitted the event
+        }
+      }
+    },
+  };
+
+  const ec2 = new Ec2Model(ctx, {
+    eipQuota: opts.eipQuota ?? 5,
+    transitionMs: opts.transitionMs ?? 0,
+    terminatedVisibleMs: opts.terminatedVisibleMs ?? 3_600_000,
+    launchVisibilityDelayMs: opts.launchVisibilityDelayMs ?? 0,
+  });
+  const defaultRunner: CommandRunner = async (instanceId, script, env): Promise<RunResult> => {
+    executions.push({ instanceId, script, env });
+    return { exitCode: 0, stdout: '', stderr: '' };
+  };
+  const ssm = new SsmModel(ctx, ec2, opts.agentRegistrationDelayMs ?? 0, opts.runner ?? defaultRunner, opts.commandPickupMs ?? 0);
+
+  const delay = async (): Promise<void> => {
+    const l = opts.latencyMs;
+    if (l === undefined || l === 0) return;
+    const ms = typeof l === 'number' ? l : l.min + chaos.next() * (l.max - l.min);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  };
+
+  async function invoke(service: 'ec2' | 'ssm', action: string, input: unknown, target: object, known: readonly string[]): Promise<unknown> {
+    await delay();
+    const record: CallRecord = { service, action, ok: true, at: now() };
+    calls.push(record);
+    try {
+      if (!known.includes(action)) {
+        throw service === 'ec2'
+          ? err('InvalidAction', `The action ${action} is not valid for this web service.`)
+          : err('UnknownOperationException', `Unknown operation ${action}`);
+      }
+      if ((opts.throttleFraction ?? 0) > 0 && chaos.next() < (opts.throttleFraction ?? 0)) {
+        throw service === 'ec2' ? err('RequestLimitExceeded', 'Request limit exceeded.', 503) : err('ThrottlingException', 'Rate exceeded', 400);
+      }
+      ec2.settle();
+      // Copied in: the model must never keep a reference to the caller's objects.
+      const method = (target as Record<string, (i: unknown) => unknown>)[action] as (i: unknown) => unknown;
+      const output = method.call(target, structuredClone(input ?? {}));
+      ec2.settle();
+      // Copied out too: a caller mutating an answer must not reach into the region's state.
+      return structuredClone(output);
+    } catch (e) {
+      record.ok = false;
+      record.error = e instanceof Error ? e.name : 'InternalError';
+      if (!(e instanceof RegionError)) throw err('InternalError', `Internal error in the local region: ${(e as Error).message}`, 500);
+      throw e;
+    }
+  }
+
+  return {
+    accountId,
+    regionName,
+    ec2: (action, input) => invoke('ec2', action, input, ec2, EC2_ACTIONS) as never,
+    ssm: (action, input) => invoke('ssm', action, input, ssm, SSM_ACTIONS) as never,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    onChange: (listener) => ec2.onChange(listener),
+    calls,
+    executions,
+    tick: () => ec2.settle(),
+    startClock(intervalMs = 100) {
+      const timer = setInterval(() => ec2.settle(), intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+    idle: () => ssm.idle(),
+    setRunner: (runner) => ssm.setRunner(runner),
+    guestNetwork: (instanceId) => ec2.guestNetwork(instanceId),
+    subnets: () => ec2.subnetList(),
+    model: { ec2, ssm },
+  };
+}

@@ -1,0 +1,61 @@
+import { ConfigError } from './errors';
+
+/** Runtime configuration, read once at cold start (see docs/ARCHITECTURE.md). */
+export interface Config {
+  /** Tag holding the wanted number of EIPs. */
+  countTagKey: string;
+  /** Tag naming a pool of pre-allocated EIPs. */
+  poolTagKey: string;
+  /** Tag saying what happens on stop: keep | release. */
+  onStopTagKey: string;
+  /** SQS FIFO job queue; `undefined` only where the caller said it is optional (the CLI). */
+  jobQueueUrl: string | undefined;
+  /** SSM document run on the guest after cloud changes. */
+  guestDocumentName: string;
+  /** Plan and log, write nothing. */
+  dryRun: boolean;
+}
+
+// Tag keys: 1-128 chars; the `aws:` prefix is reserved by AWS and `eip-autopilot:` by us (IAM conditions use it).
+function tagKey(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = (env[name] ?? fallback).trim();
+  if (value === '' || value.length > 128) throw new ConfigError(`${name} must be 1-128 characters, got "${value}"`);
+  if (/^(aws:|eip-autopilot:)/i.test(value)) {
+    throw new ConfigError(`${name} must not start with "aws:" or "eip-autopilot:", got "${value}"`);
+  }
+  return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? 'false').trim().toLowerCase();
+  if (raw === 'true') return true;
+  if (raw === 'false' || raw === '') return false;
+  throw new ConfigError(`${name} must be "true" or "false", got "${env[name]}"`);
+}
+
+/**
+ * Reads and validates the environment. Throws {@link ConfigError} naming the variable when something is wrong, so
+ * a misconfigured function fails at cold start instead of mid-reconcile.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, options: { requireQueue?: boolean } = {}): Config {
+  const requireQueue = options.requireQueue ?? true;
+  const queue = env.JOB_QUEUE_URL?.trim() || undefined;
+  if (requireQueue && queue === undefined) throw new ConfigError('JOB_QUEUE_URL is required');
+  if (queue !== undefined && !/^https?:\/\/\S+\.fifo$/.test(queue)) {
+    throw new ConfigError(`JOB_QUEUE_URL must be the URL of a FIFO queue (ending in .fifo), got "${queue}"`);
+  }
+  const config: Config = {
+    countTagKey: tagKey(env, 'COUNT_TAG_KEY', 'eip-count'),
+    poolTagKey: tagKey(env, 'POOL_TAG_KEY', 'eip-pool'),
+    onStopTagKey: tagKey(env, 'ON_STOP_TAG_KEY', 'eip-on-stop'),
+    jobQueueUrl: queue,
+    guestDocumentName: (env.GUEST_DOCUMENT_NAME ?? 'eip-autopilot-guest-sync').trim(),
+    dryRun: bool(env, 'DRY_RUN'),
+  };
+  if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(config.guestDocumentName)) {
+    throw new ConfigError(`GUEST_DOCUMENT_NAME is not a valid SSM document name: "${config.guestDocumentName}"`);
+  }
+  const keys = [config.countTagKey, config.poolTagKey, config.onStopTagKey];
+  if (new Set(keys).size !== keys.length) throw new ConfigError(`tag keys must differ, got ${keys.join(', ')}`);
+  return config;
+}

@@ -1,0 +1,260 @@
+import type { Tag } from '@aws-sdk/client-ec2';
+import type { Ec2Port } from '../aws/ec2-port';
+import type { SsmPort } from '../aws/ssm-port';
+import { errorCode } from '../errors';
+import { logger } from '../logger';
+import { count } from '../metrics';
+import { ENI_DESCRIPTION_PREFIX, TAG } from '../tags';
+import { type Action, stepOf, type Target } from './plan';
+
+/** What happened to one action. */
+export interface Outcome {
+  action: Action;
+  result: 'done' | 'failed' | 'skipped';
+  /** AWS error code (or message) when it failed; why when it was skipped. */
+  error?: string | undefined;
+  /** The allocation id an `allocate` produced, the command id of a `sync-guest`. */
+  id?: string | undefined;
+  cause?: unknown;
+}
+
+/** What execute needs. */
+export interface ExecuteDeps {
+  ec2: Ec2Port;
+  ssm: SsmPort;
+  guestDocumentName: string;
+  /** Log the plan, write nothing. */
+  dryRun: boolean;
+  /** Parallel calls within one step (default 4: gentle on the EC2 request-rate buckets). */
+  concurrency?: number;
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight. Hand-written because it is ten lines and the Lambda bundle
+ * stays free of another dependency.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function bornTags(instanceId: string, assignedIp = false): Tag[] {
+  const tags: Tag[] = [
+    { Key: TAG.managed, Value: 'true' },
+    { Key: TAG.instanceId, Value: instanceId },
+  ];
+  // Born with the marker (no extra CreateTags call) when its private IP is one we assign.
+  if (assignedIp) tags.push({ Key: TAG.assignedIp, Value: 'true' });
+  return tags;
+}
+
+/** Ids produced by earlier steps that later steps refer to. */
+interface Produced {
+  newIps: Map<string, string[]>;
+  newEnis: Map<number, { eniId: string; ips: string[] }>;
+  allocations: Map<string, string>;
+  failedAllocations: Set<string>;
+  failedDisassociations: Set<string>;
+}
+
+function resolve(target: Target, produced: Produced): { eniId: string; privateIp: string } | undefined {
+  if ('privateIp' in target) return target;
+  if ('newEni' in target) {
+    const eni = produced.newEnis.get(target.newEni);
+    const ip = eni?.ips[target.newIp];
+    return eni && ip ? { eniId: eni.eniId, privateIp: ip } : undefined;
+  }
+  const ip = produced.newIps.get(target.eniId)?.[target.newIp];
+  return ip ? { eniId: target.eniId, privateIp: ip } : undefined;
+}
+
+async function run(action: Action, instanceId: string, deps: ExecuteDeps, produced: Produced): Promise<Outcome> {
+  const { ec2 } = deps;
+  switch (action.kind) {
+    case 'disassociate':
+      await ec2.disassociateAddress(action.associationId);
+      return { action, result: 'done' };
+    case 'release':
+      if (produced.failedDisassociations.has(action.allocationId)) {
+        return { action, result: 'skipped', error: 'disassociate failed' };
+      }
+      await ec2.releaseAddress(action.allocationId);
+      count('Releases');
+      return { action, result: 'done' };
+    case 'return-to-pool':
+      if (produced.failedDisassociations.has(action.allocationId)) {
+        return { action, result: 'skipped', error: 'disassociate failed' };
+      }
+      await ec2.deleteTags({
+        Resources: [action.allocationId],
+        Tags: [{ Key: TAG.instanceId }, { Key: TAG.assignedIp }],
+      });
+      return { action, result: 'done' };
+    case 'unassign-private-ip':
+      await ec2.unassignPrivateIpAddresses(action.eniId, [action.privateIp]);
+      return { action, result: 'done' };
+    case 'delete-eni':
+      // Detaching is asynchronous; the ENI can be deleted only once it is "available".
+      await ec2.detachNetworkInterface(action.attachmentId);
+      await ec2.waitNetworkInterfaceAvailable(action.eniId);
+      await ec2.deleteNetworkInterface(action.eniId);
+      return { action, result: 'done' };
+    case 'assign-private-ips': {
+      const ips = await ec2.assignPrivateIpAddresses({
+        NetworkInterfaceId: action.eniId,
+        SecondaryPrivateIpAddressCount: action.count,
+      });
+      produced.newIps.set(action.eniId, ips);
+      return { action, result: 'done' };
+    }
+    case 'create-eni': {
+      const eni = await ec2.createNetworkInterface({
+        SubnetId: action.subnetId,
+        Groups: action.securityGroupIds,
+        SecondaryPrivateIpAddressCount: action.secondaryCount > 0 ? action.secondaryCount : undefined,
+        ClientToken: action.clientToken,
+        Description: `${ENI_DESCRIPTION_PREFIX} for ${instanceId} device ${action.deviceIndex}`,
+        TagSpecifications: [{ ResourceType: 'network-interface', Tags: bornTags(instanceId) }],
+      });
+      const eniId = eni.NetworkInterfaceId ?? '';
+      const attachmentId =
+        eni.Attachment?.AttachmentId ??
+        (await ec2.attachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: action.deviceIndex }));
+      await ec2.setDeleteOnTermination(eniId, attachmentId);
+      const primary = eni.PrivateIpAddress ?? '';
+      const secondaries = (eni.PrivateIpAddresses ?? [])
+        .filter((p) => !p.Primary && p.PrivateIpAddress)
+        .map((p) => p.PrivateIpAddress ?? '');
+      produced.newEnis.set(action.deviceIndex, { eniId, ips: [primary, ...secondaries] });
+      return { action, result: 'done', id: eniId };
+    }
+    case 'allocate': {
+      try {
+        const { allocationId } = await ec2.allocateAddress({
+          Domain: 'vpc',
+          TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: bornTags(instanceId, action.assignedIp) }],
+        });
+        produced.allocations.set(action.ref, allocationId);
+        count('Allocations');
+        return { action, result: 'done', id: allocationId };
+      } catch (err) {
+        produced.failedAllocations.add(action.ref);
+        throw err;
+      }
+    }
+    case 'take-from-pool':
+      // The instance-id tag reserves the address before it is associated, so a crash in between is found again
+      // by the next reconcile of this instance.
+      await ec2.createTags({
+        Resources: [action.allocationId],
+        Tags: [{ Key: TAG.instanceId, Value: instanceId }],
+      });
+      return { action, result: 'done' };
+    case 'associate': {
+      const allocationId =
+        'allocationId' in action.allocation ? action.allocation.allocationId : produced.allocations.get(action.allocation.ref);
+      if (allocationId === undefined) return { action, result: 'skipped', error: 'allocation failed' };
+      const where = resolve(action.target, produced);
+      if (where === undefined) {
+        await undoAcquisition(action, allocationId, ec2);
+        return { action, result: 'skipped', error: 'private IP not created' };
+      }
+      try {
+        await ec2.associateAddress({
+          AllocationId: allocationId,
+          NetworkInterfaceId: where.eniId,
+          PrivateIpAddress: where.privateIp,
+          AllowReassociation: false,
+        });
+      } catch (err) {
+        await undoAcquisition(action, allocationId, ec2);
+        throw err;
+      }
+      if (action.assignedIp && 'allocationId' in action.allocation) {
+        await ec2.createTags({ Resources: [allocationId], Tags: [{ Key: TAG.assignedIp, Value: 'true' }] });
+      }
+      count('Associations');
+      return { action, result: 'done', id: allocationId };
+    }
+    case 'sync-guest': {
+      const commandId = await deps.ssm.sendGuestCommand(instanceId, deps.guestDocumentName, action.reason);
+      return { action, result: 'done', id: commandId };
+    }
+    case 'write-status':
+      await ec2.createTags({ Resources: [instanceId], Tags: [{ Key: TAG.status, Value: action.value }] });
+      return { action, result: 'done' };
+    case 'noop':
+      return { action, result: 'done' };
+  }
+}
+
+/**
+ * An address we could not associate must not stay allocated and idle (it costs money every hour): an owned one is
+ * released, a pool one goes back to the pool. Best effort; the next reconcile finds whatever is left.
+ */
+async function undoAcquisition(action: Extract<Action, { kind: 'associate' }>, allocationId: string, ec2: Ec2Port) {
+  try {
+    if (action.fromPool) {
+      await ec2.deleteTags({ Resources: [allocationId], Tags: [{ Key: TAG.instanceId }] });
+    } else {
+      await ec2.releaseAddress(allocationId);
+      count('Releases');
+    }
+    logger.warn('acquisition undone', { allocationId, fromPool: action.fromPool, reason: 'associate-failed' });
+  } catch (err) {
+    logger.error('acquisition undo failed', { allocationId, reason: 'associate-failed', code: errorCode(err) });
+  }
+}
+
+function describe(action: Action): Record<string, unknown> {
+  const { kind, reason, ...rest } = action;
+  return { kind, reason, ...rest };
+}
+
+/**
+ * Executes a plan step by step (the order of {@link stepOf}); the actions of one step run in parallel with a small
+ * bound. A failed action does not stop the others: dependent ones are skipped, and an address that could not be
+ * associated is given back at once. Logs one line per action with kind, reason and ids.
+ */
+export async function executePlan(instanceId: string, actions: readonly Action[], deps: ExecuteDeps): Promise<Outcome[]> {
+  if (deps.dryRun) {
+    for (const action of actions) logger.info('action planned (dry run)', { instanceId, ...describe(action) });
+    return actions.map((action) => ({ action, result: 'skipped', error: 'dry run' }));
+  }
+  const produced: Produced = {
+    newIps: new Map(),
+    newEnis: new Map(),
+    allocations: new Map(),
+    failedAllocations: new Set(),
+    failedDisassociations: new Set(),
+  };
+  const outcomes: Outcome[] = [];
+  const steps = [...new Set(actions.map((a) => stepOf(a.kind)))].sort((a, b) => a - b);
+  for (const step of steps) {
+    const batch = actions.filter((a) => stepOf(a.kind) === step);
+    const results = await mapLimit(batch, deps.concurrency ?? 4, async (action): Promise<Outcome> => {
+      try {
+        const outcome = await run(action, instanceId, deps, produced);
+        const log = outcome.result === 'done' ? 'action executed' : 'action skipped';
+        logger.info(log, { instanceId, ...describe(action), id: outcome.id, why: outcome.error });
+        return outcome;
+      } catch (err) {
+        if (action.kind === 'disassociate') produced.failedDisassociations.add(action.allocationId);
+        count('Errors');
+        const code = errorCode(err) ?? String(err);
+        logger.warn('action failed', { instanceId, ...describe(action), code, message: (err as Error)?.message });
+        return { action, result: 'failed', error: code, cause: err };
+      }
+    });
+    outcomes.push(...results);
+  }
+  return outcomes;
+}

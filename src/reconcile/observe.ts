@@ -1,0 +1,125 @@
+import type { Address, Instance } from '@aws-sdk/client-ec2';
+import type { Ec2Port } from '../aws/ec2-port';
+import { ENI_DESCRIPTION_PREFIX, TAG, tagRecord } from '../tags';
+
+/** One ENI of the instance, private IPs in EC2 order (primary first, then secondaries by address). */
+export interface EniView {
+  eniId: string;
+  deviceIndex: number;
+  attachmentId: string | undefined;
+  /** Created by eip-autopilot (recognised by its Description). */
+  managed: boolean;
+  subnetId: string | undefined;
+  privateIps: string[];
+  /** Private IPs carrying a public IP that is not in DescribeAddresses' answer (never ours). */
+  otherPublicIps: string[];
+}
+
+/** An Elastic IP as the planner needs it. */
+export interface AddressView {
+  allocationId: string;
+  publicIp: string;
+  associationId: string | undefined;
+  eniId: string | undefined;
+  privateIp: string | undefined;
+  /** Allocated by eip-autopilot (`eip-autopilot:managed=true`). */
+  managed: boolean;
+  /** `eip-autopilot:instance-id`: the instance it was allocated for or taken from the pool for. */
+  instanceTag: string | undefined;
+  /** `eip-autopilot:pool`: a pre-allocated pool address (never released by us). */
+  pool: string | undefined;
+  /** `eip-autopilot:assigned-ip=true`: we assigned the private IP it sits on. */
+  assignedIp: boolean;
+}
+
+/** The world as EC2 shows it for one instance (ACK calls this "latest"). */
+export interface ActualState {
+  instanceId: string;
+  exists: boolean;
+  state: string | undefined;
+  instanceType: string | undefined;
+  subnetId: string | undefined;
+  securityGroupIds: string[];
+  tags: Record<string, string>;
+  enis: EniView[];
+  /** Every Elastic IP of the Region: ours, pool ones, foreign ones (also gives the quota usage). */
+  addresses: AddressView[];
+}
+
+function ipKey(ip: string): number {
+  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/** Normalises one SDK Address. */
+export function toAddressView(a: Address): AddressView {
+  const tags = tagRecord(a.Tags);
+  return {
+    allocationId: a.AllocationId ?? '',
+    publicIp: a.PublicIp ?? '',
+    associationId: a.AssociationId,
+    eniId: a.NetworkInterfaceId,
+    privateIp: a.PrivateIpAddress,
+    managed: tags[TAG.managed] === 'true',
+    instanceTag: tags[TAG.instanceId],
+    pool: tags[TAG.pool],
+    assignedIp: tags[TAG.assignedIp] === 'true',
+  };
+}
+
+/** Builds the ActualState from the two describe answers (pure). */
+export function toActual(instanceId: string, instance: Instance | undefined, addresses: Address[]): ActualState {
+  const views = addresses.filter((a) => a.AllocationId).map(toAddressView);
+  const eipIps = new Set(views.map((a) => a.publicIp));
+  const enis: EniView[] = (instance?.NetworkInterfaces ?? [])
+    .filter((n) => n.NetworkInterfaceId && n.Attachment?.DeviceIndex !== undefined)
+    .map((n) => {
+      const ips = n.PrivateIpAddresses ?? [];
+      const primary = ips.filter((p) => p.Primary).map((p) => p.PrivateIpAddress ?? '');
+      const secondaries = ips
+        .filter((p) => !p.Primary && p.PrivateIpAddress)
+        .map((p) => p.PrivateIpAddress ?? '')
+        .sort((a, b) => ipKey(a) - ipKey(b));
+      return {
+        eniId: n.NetworkInterfaceId ?? '',
+        deviceIndex: n.Attachment?.DeviceIndex ?? 0,
+        attachmentId: n.Attachment?.AttachmentId,
+        managed: (n.Description ?? '').startsWith(ENI_DESCRIPTION_PREFIX),
+        subnetId: n.SubnetId,
+        privateIps: [...primary, ...secondaries].filter((ip) => ip !== ''),
+        // Auto-assigned public IPs belong to Amazon ("amazon" owner) and give way to an EIP: not foreign.
+        otherPublicIps: ips
+          .filter(
+            (p) =>
+              p.Association?.PublicIp &&
+              p.Association.IpOwnerId !== 'amazon' &&
+              !eipIps.has(p.Association.PublicIp),
+          )
+          .map((p) => p.PrivateIpAddress ?? ''),
+      };
+    })
+    .sort((a, b) => a.deviceIndex - b.deviceIndex);
+  const primaryEni = enis.find((e) => e.deviceIndex === 0);
+  return {
+    instanceId,
+    exists: instance !== undefined,
+    state: instance?.State?.Name,
+    instanceType: instance?.InstanceType,
+    subnetId: primaryEni?.subnetId ?? instance?.SubnetId,
+    securityGroupIds: (instance?.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0)?.Groups ?? [])
+      .map((g) => g.GroupId ?? '')
+      .filter((g) => g !== ''),
+    tags: tagRecord(instance?.Tags),
+    enis,
+    addresses: views,
+  };
+}
+
+/**
+ * The only reads of a steady-state reconcile: DescribeInstances (filter form) and one unfiltered DescribeAddresses.
+ * The unfiltered read costs the same one call as a tag-filtered one and also yields the quota usage, the free pool
+ * addresses and any foreign EIP on our ENIs, so no second read is needed when something must be acquired.
+ */
+export async function observe(instanceId: string, ec2: Ec2Port): Promise<ActualState> {
+  const [instance, addresses] = await Promise.all([ec2.describeInstance(instanceId), ec2.describeAddresses()]);
+  return toActual(instanceId, instance, addresses);
+}

@@ -1,0 +1,161 @@
+import type { Ec2Port } from '../aws/ec2-port';
+import type { SsmPort } from '../aws/ssm-port';
+import type { Config } from '../config';
+import { isAgentNotRegistered, isRetryLater } from '../errors';
+import { logger } from '../logger';
+import { TAG } from '../tags';
+import { desiredFromTags } from './desired';
+import { executePlan, type Outcome } from './execute';
+import { type ActualState, observe } from './observe';
+import { type Action, CLOUD_KINDS, type PlanContext, type PlanResult, planInstance, statusValue, type TypeLimits } from './plan';
+
+/** What the reconciler needs; built once per process. */
+export interface ReconcileDeps {
+  ec2: Ec2Port;
+  ssm: SsmPort;
+  config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey' | 'guestDocumentName' | 'dryRun'>;
+}
+
+/** Per-call switches (the CLI's `--no-guest`, `plan`). */
+export interface ReconcileOptions {
+  /** Send the guest document after changes (default true). */
+  guest?: boolean;
+}
+
+/** Result of one reconcile, used by the handler, the CLI and the tests. */
+export interface ReconcileOutcome {
+  instanceId: string;
+  /** Instance state as observed. */
+  state: string | undefined;
+  /** Addresses in place after this run, and how many were wanted. */
+  placed: number;
+  wanted: number;
+  /** Status tag value after this run (undefined: no status is kept for this instance). */
+  status: string | undefined;
+  outcomes: Outcome[];
+  /** Set when the job should be retried later (SQS redelivery); the reason. */
+  retryLater: string | undefined;
+}
+
+// Instance-type limits never change for a type: cache them for the life of the Lambda container.
+const typeCache = new Map<string, TypeLimits>();
+
+/** Empties the instance-type cache (tests and the bench measure cold runs). */
+export function clearTypeCache(): void {
+  typeCache.clear();
+}
+
+async function typeLimits(instanceType: string, ec2: Ec2Port): Promise<TypeLimits> {
+  const cached = typeCache.get(instanceType);
+  if (cached) return cached;
+  const info = await ec2.describeInstanceType(instanceType);
+  const net = info?.NetworkInfo;
+  if (!net?.MaximumNetworkInterfaces || !net.Ipv4AddressesPerInterface) {
+    throw new Error(`DescribeInstanceTypes has no network limits for ${instanceType}`);
+  }
+  const limits = { instanceType, maxEnis: net.MaximumNetworkInterfaces, ipv4PerEni: net.Ipv4AddressesPerInterface };
+  typeCache.set(instanceType, limits);
+  return limits;
+}
+
+/**
+ * Observes one instance and plans it, reading the instance-type limits and the EIP quota only when the plan needs
+ * them. No writes.
+ */
+export async function planForInstance(
+  instanceId: string,
+  deps: Pick<ReconcileDeps, 'ec2' | 'config'>,
+): Promise<{ actual: ActualState; plan: PlanResult }> {
+  const actual = await observe(instanceId, deps.ec2);
+  const desired = desiredFromTags(actual.tags, deps.config);
+  const ctx: PlanContext = { countTagKey: deps.config.countTagKey };
+  let plan = planInstance(desired, actual, ctx);
+  // At most two extra reads: each pass supplies what the previous one asked for.
+  for (let pass = 0; pass < 2 && plan.missing.length > 0; pass++) {
+    if (plan.missing.includes('quota')) ctx.quota = await deps.ec2.describeEipQuota();
+    if (plan.missing.includes('limits')) ctx.limits = await typeLimits(actual.instanceType ?? '', deps.ec2);
+    plan = planInstance(desired, actual, ctx);
+  }
+  if (plan.missing.length > 0) throw new Error(`planner still misses ${plan.missing.join(', ')}`);
+  return { actual, plan };
+}
+
+const ACQUIRE: ReadonlySet<Action['kind']> = new Set(['assign-private-ips', 'create-eni', 'allocate', 'take-from-pool', 'associate']);
+
+/**
+ * Reconciles one instance: observe → desired → plan → execute → status. Level-based: it reads the world, not the
+ * event, so duplicates and reordering are harmless.
+ */
+export async function reconcileInstance(
+  instanceId: string,
+  deps: ReconcileDeps,
+  options: ReconcileOptions = {},
+): Promise<ReconcileOutcome> {
+  const { actual, plan } = await planForInstance(instanceId, deps);
+  const guestEnabled = options.guest ?? true;
+  const planned = plan.actions.filter((a) => a.kind !== 'write-status' && (guestEnabled || a.kind !== 'sync-guest'));
+  const plannedStatus = plan.actions.find((a) => a.kind === 'write-status');
+  const current = actual.tags[TAG.status];
+  let status = plannedStatus?.kind === 'write-status' ? plannedStatus.value : current;
+  if (!guestEnabled && plan.actions.some((a) => a.kind === 'sync-guest')) {
+    status = `cloud ok ${plan.placed}/${plan.wanted}: guest sync skipped`;
+  }
+
+  const exec = { ec2: deps.ec2, ssm: deps.ssm, guestDocumentName: deps.config.guestDocumentName, dryRun: deps.config.dryRun };
+  const outcomes = await executePlan(instanceId, planned, exec);
+  const failed = outcomes.filter((o) => o.result === 'failed');
+  let placed = plan.placed;
+  let retryLater: string | undefined;
+
+  // Associations that did not happen lower the count; the first failure's code explains the degradation.
+  const missed = outcomes.filter((o) => o.action.kind === 'associate' && o.result !== 'done').length;
+  const acquireFailure = failed.find((o) => ACQUIRE.has(o.action.kind));
+  if (!deps.config.dryRun && missed > 0) {
+    placed -= missed;
+    status = `degraded ${placed}/${plan.wanted}: ${acquireFailure?.error ?? 'association skipped'}`;
+  }
+  const removeFailure = failed.find((o) => CLOUD_KINDS.has(o.action.kind) && !ACQUIRE.has(o.action.kind));
+  if (removeFailure) {
+    retryLater = `${removeFailure.action.kind} failed: ${removeFailure.error}`;
+    status = `degraded ${placed}/${plan.wanted}: ${removeFailure.action.kind} ${removeFailure.error}`;
+  } else if (acquireFailure && isRetryLater(acquireFailure.cause)) {
+    retryLater = `${acquireFailure.action.kind} failed: ${acquireFailure.error}`;
+  }
+  const guestFailure = failed.find((o) => o.action.kind === 'sync-guest');
+  if (guestFailure) {
+    if (isAgentNotRegistered(guestFailure.cause)) {
+      status = 'pending: guest agent not registered yet';
+      retryLater = 'guest-agent-not-registered';
+    } else {
+      status = `guest failed: SendCommand ${guestFailure.error}`;
+      if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;
+    }
+  }
+
+  if (status !== undefined) status = statusValue(status);
+  if (status !== undefined && status !== current && actual.exists && actual.state !== 'terminated') {
+    const write: Action = { kind: 'write-status', value: status, reason: 'status-changed' };
+    outcomes.push(...(await executePlan(instanceId, [write], exec)));
+  }
+  const outcome: ReconcileOutcome = {
+    instanceId,
+    state: actual.state,
+    placed,
+    wanted: plan.wanted,
+    status,
+    outcomes,
+    retryLater,
+  };
+  logger.info('instance reconciled', {
+    instanceId,
+    state: actual.state,
+    placed,
+    wanted: plan.wanted,
+    status,
+    actions: outcomes.filter((o) => o.action.kind !== 'noop').length,
+    failed: failed.length,
+    retryLater,
+    dryRun: deps.config.dryRun,
+  });
+  return outcome;
+}

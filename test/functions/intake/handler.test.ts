@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FifoQueue } from '../../../local/sqs-fifo.js';
+import type { World } from '../../helpers/region';
+import { context, FIXTURE_INSTANCE, fixture, lambdaEnv, lambdaWorld } from '../../helpers/lambda';
+
+let world: World;
+let queue: FifoQueue;
+let handler: (event: unknown, ctx: typeof context) => Promise<unknown>;
+
+beforeAll(async () => {
+  lambdaEnv();
+  ({ world, queue } = await lambdaWorld());
+  const mod = await import('../../../functions/intake/handler');
+  handler = (event, ctx) => mod.handler(event as never, ctx) as Promise<never>;
+});
+afterAll(() => world.mocks.restore());
+
+function drain() {
+  const got = queue.receive({ MaxNumberOfMessages: 10 });
+  for (const m of got) queue.delete(m.ReceiptHandle);
+  return got.map((m) => ({ body: JSON.parse(m.Body), group: m.Attributes.MessageGroupId, dedup: m.Attributes.MessageDeduplicationId }));
+}
+
+describe('Function: intake handler', () => {
+  // The state-change fixtures share one event id; real events each have their own, so each case gets a fresh one
+  // (else the queue's 5-minute dedup window would rightly drop the second).
+  it.each([
+    ['ec2-state-change-running', 'state-change:running'],
+    ['ec2-state-change-terminated', 'state-change:terminated'],
+    ['tag-change-on-instance', 'tag-change'],
+    ['tag-change-key-deleted', 'tag-change'],
+  ])('turns %s into one job in the instance group', async (name, reason) => {
+    const id = `${name}-${Math.random().toString(16).slice(2)}`;
+    await handler({ ...fixture<Record<string, unknown>>(name), id }, context);
+    expect(drain()).toEqual([{ body: { instanceId: FIXTURE_INSTANCE, reason }, group: FIXTURE_INSTANCE, dedup: id }]);
+  });
+
+  it('enqueues a CloudTrail CreateTags of our key with a per-instance dedup id', async () => {
+    await handler(fixture('cloudtrail-create-tags'), context);
+    expect(drain()).toEqual([
+      { body: { instanceId: FIXTURE_INSTANCE, reason: 'tag-change' }, group: FIXTURE_INSTANCE, dedup: `9c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f-${FIXTURE_INSTANCE}` },
+    ]);
+  });
+
+  it.each([['tag-change-on-volume'], ['ssm-command-invocation-status']])('ignores %s', async (name) => {
+    await handler(fixture(name), context);
+    expect(drain()).toEqual([]);
+  });
+
+  it('runs a sweep on the schedule and enqueues only drifted instances', async () => {
+    const drifting = await world.launch('t3.medium', { 'eip-count': '1' });
+    await world.launch('t3.medium', { Name: 'untagged' });
+    await handler(fixture('scheduled-event'), context);
+    expect(drain()).toEqual([
+      { body: { instanceId: drifting, reason: 'sweep:missing-addresses' }, group: drifting, dedup: `53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa-${drifting}` },
+    ]);
+  });
+
+  it('sends a duplicate event only once (FIFO dedup id = event id)', async () => {
+    const event = { ...fixture<Record<string, unknown>>('ec2-state-change-pending'), id: 'duplicate-event-1' };
+    await handler(event, context);
+    await handler(event, context);
+    expect(drain()).toHaveLength(1);
+  });
+});

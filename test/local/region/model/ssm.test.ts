@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createRegion, manualClock, type Region, type RegionEvent } from '../../../../local/region/model/index.js';
+
+const DOC = {
+  schemaVersion: '2.2',
+  description: 'test document',
+  parameters: {
+    Mode: { type: 'String', default: 'apply', allowedPattern: '^(apply|check)$', interpolationType: 'ENV_VAR' },
+    Label: { type: 'String', default: 'x' },
+  },
+  mainSteps: [
+    {
+      action: 'aws:runShellScript',
+      name: 'sync',
+      precondition: { StringEquals: ['platformType', 'Linux'] },
+      inputs: { runCommand: ['echo "mode={{ Mode }}"', 'echo label={{Label}}'] },
+    },
+  ],
+};
+
+async function running(region: Region): Promise<string> {
+  const r = await region.ec2('RunInstances', { ImageId: 'ami-1', MinCount: 1, MaxCount: 1 });
+  return r.Instances?.[0]?.InstanceId ?? '';
+}
+
+describe('Class: SsmModel', () => {
+  describe('Method: SendCommand', () => {
+    it('answers InvalidInstanceId until the agent has registered, then runs the script', async () => {
+      const clock = manualClock();
+      const region = createRegion({ clock: clock.now, agentRegistrationDelayMs: 30_000 });
+      const id = await running(region);
+      await region.ssm('CreateDocument', { Name: 'guest-sync', Content: JSON.stringify(DOC), DocumentType: 'Command' });
+      await expect(region.ssm('SendCommand', { DocumentName: 'guest-sync', InstanceIds: [id] })).rejects.toMatchObject({ name: 'InvalidInstanceId' });
+      expect((await region.ssm('DescribeInstanceInformation', {})).InstanceInformationList).toEqual([]);
+      clock.advance(30_000);
+      const sent = await region.ssm('SendCommand', { DocumentName: 'guest-sync', InstanceIds: [id], Parameters: { Label: ['y'] } });
+      await region.idle();
+      expect(region.executions).toEqual([
+        // ENV_VAR parameters reach the script as a variable reference, never as pasted text.
+        { instanceId: id, script: ['echo "mode=$', '{SSM_Mode}"\necho label=y'].join(''), env: { SSM_Mode: 'apply' } },
+      ]);
+      const inv = await region.ssm('GetCommandInvocation', { CommandId: sent.Command?.CommandId, InstanceId: id });
+      expect(inv).toMatchObject({ Status: 'Success', ResponseCode: 0, PluginName: 'sync' });
+      const info = await region.ssm('DescribeInstanceInformation', { Filters: [{ Key: 'InstanceIds', Values: [id] }] });
+      expect(info.InstanceInformationList?.[0]).toMatchObject({ InstanceId: id, PingStatus: 'Online', PlatformType: 'Linux' });
+    });
+
+    it('reports a stopped instance as ConnectionLost and refuses commands until it runs long enough again', async () => {
+      const clock = manualClock();
+      const region = createRegion({ clock: clock.now, agentRegistrationDelayMs: 10_000 });
+      const id = await running(region);
+      clock.advance(10_000);
+      await region.ec2('StopInstances', { InstanceIds: [id] });
+      const info = await region.ssm('DescribeInstanceInformation', {});
+      expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([[id, 'ConnectionLost']]);
+      await region.ec2('StartInstances', { InstanceIds: [id] });
+      await expect(region.ssm('SendCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['true'] } })).rejects.toMatchObject({
+        name: 'InvalidInstanceId',
+      });
+      clock.advance(10_000);
+      await region.ssm('SendCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['true'] } });
+    });
+
+    it('refuses parameters the document does not declare or whose value breaks allowedPattern', async () => {
+      const region = createRegion();
+      const id = await running(region);
+      await region.ssm('CreateDocument', { Name: 'guest-sync', Content: JSON.stringify(DOC) });
+      await expect(region.ssm('SendCommand', { DocumentName: 'guest-sync', InstanceIds: [id], Parameters: { Nope: ['1'] } })).rejects.toMatchObject({
+        name: 'InvalidParameters',
+      });
+      await expect(region.ssm('SendCommand', { DocumentName: 'guest-sync', InstanceIds: [id], Parameters: { Mode: ['rm -rf'] } })).rejects.toMatchObject({
+        name: 'InvalidParameters',
+      });
+      await expect(region.ssm('SendCommand', { DocumentName: 'missing', InstanceIds: [id] })).rejects.toMatchObject({ name: 'InvalidDocument' });
+    });
+
+    it('records a failing script, truncates stdout at 24,000 characters and emits invocation status events', async () => {
+      const region = createRegion({
+        runner: async () => ({ exitCode: 3, stdout: 'o'.repeat(30_000), stderr: 'boom' }),
+      });
+      const id = await running(region);
+      const events: RegionEvent[] = [];
+      region.onEvent((e) => events.push(e));
+      const sent = await region.ssm('SendCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['exit 3'] } });
+      await region.idle();
+      const inv = await region.ssm('GetCommandInvocation', { CommandId: sent.Command?.CommandId, InstanceId: id });
+      expect(inv.Status).toBe('Failed');
+      expect(inv.ResponseCode).toBe(3);
+      expect(inv.StandardOutputContent).toHaveLength(24_000);
+      expect(inv.StandardErrorContent).toBe('boom');
+      const statuses = events
+        .filter((e) => e['detail-type'] === 'EC2 Command Invocation Status-change Notification')
+        .map((e) => [e.source, e.detail['instance-id'], e.detail['document-name'], e.detail.status]);
+      expect(statuses).toEqual([
+        ['aws.ssm', id, 'AWS-RunShellScript', 'Pending'],
+        ['aws.ssm', id, 'AWS-RunShellScript', 'InProgress'],
+        ['aws.ssm', id, 'AWS-RunShellScript', 'Failed'],
+      ]);
+      const list = await region.ssm('ListCommandInvocations', { InstanceId: id, Details: true });
+      expect(list.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output?.length).toBe(2_500);
+    });
+
+    it('answers InvocationDoesNotExist for an unknown command', async () => {
+      const region = createRegion();
+      await expect(region.ssm('GetCommandInvocation', { CommandId: 'nope', InstanceId: 'i-0123456789abcdef0' })).rejects.toMatchObject({
+        name: 'InvocationDoesNotExist',
+      });
+    });
+  });
+
+  describe('Method: documents', () => {
+    it('creates from YAML, versions updates without changing the default, refuses duplicates', async () => {
+      const region = createRegion();
+      const created = await region.ssm('CreateDocument', { Name: 'guest-sync', Content: stringify(DOC), DocumentFormat: 'YAML' });
+      expect(created.DocumentDescription).toMatchObject({ DocumentVersion: '1', DefaultVersion: '1', Status: 'Active', SchemaVersion: '2.2' });
+      await expect(region.ssm('CreateDocument', { Name: 'guest-sync', Content: stringify(DOC), DocumentFormat: 'YAML' })).rejects.toMatchObject({
+        name: 'DocumentAlreadyExists',
+      });
+      const changed = { ...DOC, description: 'v2' };
+      const updated = await region.ssm('UpdateDocument', { Name: 'guest-sync', Content: JSON.stringify(changed), DocumentVersion: '$LATEST' });
+      expect(updated.DocumentDescription).toMatchObject({ DocumentVersion: '2', LatestVersion: '2', DefaultVersion: '1' });
+      await expect(region.ssm('UpdateDocument', { Name: 'guest-sync', Content: JSON.stringify(changed), DocumentVersion: '$LATEST' })).rejects.toMatchObject({
+        name: 'DuplicateDocumentContent',
+      });
+      const described = await region.ssm('DescribeDocument', { Name: 'guest-sync' });
+      expect(described.Document?.Description).toBe('test document');
+      await expect(region.ssm('DescribeDocument', { Name: 'nope' })).rejects.toMatchObject({ name: 'InvalidDocument' });
+      await expect(region.ssm('CreateDocument', { Name: 'bad-doc', Content: '{"schemaVersion":"2.2"}' })).rejects.toMatchObject({
+        name: 'InvalidDocumentContent',
+      });
+    });
+  });
+});

@@ -1,0 +1,254 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { clearTypeCache, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
+import { killAfter, makeWorld, type World } from '../helpers/region';
+
+let world: World | undefined;
+afterEach(() => {
+  world?.mocks.restore();
+  world = undefined;
+  clearTypeCache();
+});
+
+async function converge(w: World, id: string) {
+  const first = await reconcileInstance(id, w.deps);
+  await w.settleGuest();
+  return first;
+}
+
+async function ownedOn(w: World, id: string) {
+  const all = await w.deps.ec2.describeAddresses([{ Name: 'tag:eip-autopilot:instance-id', Values: [id] }]);
+  return all;
+}
+
+describe('Function: reconcileInstance (on the region model)', () => {
+  it('gives a fresh instance N EIPs, each on its own private IP, primary first', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.medium', { 'eip-count': '3' });
+    const outcome = await converge(world, id);
+    expect(outcome).toMatchObject({ placed: 3, wanted: 3, status: 'syncing 3/3', retryLater: undefined });
+    const addrs = await ownedOn(world, id);
+    const instance = await world.deps.ec2.describeInstance(id);
+    const primaryIp = instance?.PrivateIpAddress;
+    expect(new Set(addrs.map((a) => a.PrivateIpAddress)).size).toBe(3);
+    expect(addrs.map((a) => a.PrivateIpAddress)).toContain(primaryIp);
+    expect((await world.tags(id))['eip-autopilot:status']).toBe('ok 3/3');
+  });
+
+  it('converges: the second run makes 2 reads and 0 writes', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.medium', { 'eip-count': '3' });
+    await converge(world, id);
+    world.mark();
+    const second = await reconcileInstance(id, world.deps);
+    expect(world.since()).toEqual({ reads: ['DescribeInstances', 'DescribeAddresses'], writes: [] });
+    expect(second.outcomes.map((o) => o.action.kind)).toEqual(['noop']);
+  });
+
+  it('uses at most 2N+5 EC2 calls on a fresh instance (type limits cached)', async () => {
+    world = await makeWorld();
+    const warm = await world.launch('t3.medium', { 'eip-count': '2' });
+    await reconcileInstance(warm, world.deps);
+    const id = await world.launch('t3.medium', { 'eip-count': '3' });
+    world.mark();
+    await reconcileInstance(id, world.deps);
+    const { reads, writes } = world.since();
+    expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 3 + 5);
+  });
+
+  describe('killed after each write, then rerun', () => {
+    it('converges with no leaked EIP, whichever write the run died at', async () => {
+      // Count the writes of a clean run first, then kill a fresh world at each of them.
+      world = await makeWorld();
+      const probe = await world.launch('t3.micro', { 'eip-count': '3' });
+      world.mark();
+      await reconcileInstance(probe, world.deps);
+      const total = world.since().writes.filter((w) => w !== 'SendCommand' && w !== 'CreateTags').length;
+      world.mocks.restore();
+      expect(total).toBeGreaterThanOrEqual(7);
+      for (let k = 1; k <= total; k++) {
+        world = await makeWorld();
+        const id = await world.launch('t3.micro', { 'eip-count': '3' });
+        const killed: ReconcileDeps = { ...world.deps, ec2: killAfter(world.deps.ec2, k) };
+        await reconcileInstance(id, killed).catch(() => undefined);
+        const rerun = await converge(world, id);
+        expect({ k, placed: rerun.placed }).toEqual({ k, placed: 3 });
+        expect({ k, leaked: await world.leakedOwned() }).toEqual({ k, leaked: 0 });
+        expect({ k, owned: (await ownedOn(world, id)).length }).toEqual({ k, owned: 3 });
+        world.mark();
+        await reconcileInstance(id, world.deps);
+        expect({ k, writes: world.since().writes }).toEqual({ k, writes: [] });
+        world.mocks.restore();
+        clearTypeCache();
+      }
+    });
+  });
+
+  it('adds an ENI with DeleteOnTermination when the primary ENI is full, and removes it on scale down', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.micro', { 'eip-count': '3' });
+    await converge(world, id);
+    let instance = await world.deps.ec2.describeInstance(id);
+    const extra = instance?.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 1);
+    expect(extra?.Attachment?.DeleteOnTermination).toBe(true);
+    await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '1' }] });
+    const down = await converge(world, id);
+    expect(down).toMatchObject({ placed: 1, wanted: 1 });
+    instance = await world.deps.ec2.describeInstance(id);
+    expect(instance?.NetworkInterfaces?.map((n) => n.Attachment?.DeviceIndex)).toEqual([0]);
+    expect(instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses).toHaveLength(1);
+    expect(await world.leakedOwned()).toBe(0);
+  });
+
+  it('refuses above the type capacity: an error status and no other write', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.micro', { 'eip-count': '9' });
+    world.mark();
+    const outcome = await reconcileInstance(id, world.deps);
+    expect(outcome.status).toBe('error: eip-count 9 exceeds t3.micro capacity 4 (2 ENIs x 2 IPv4)');
+    expect(world.since().writes).toEqual(['CreateTags']);
+  });
+
+  it('writes a clear status for a bad count and touches nothing else', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.micro', { 'eip-count': 'abc' });
+    world.mark();
+    const outcome = await reconcileInstance(id, world.deps);
+    expect(outcome.status).toBe('error: eip-count "abc" is not a whole number');
+    expect(world.since().writes).toEqual(['CreateTags']);
+  });
+
+  describe('quota', () => {
+    it('stops at the quota: degraded, and no unassociated owned EIP', async () => {
+      world = await makeWorld({ eipQuota: 2 });
+      const id = await world.launch('t3.medium', { 'eip-count': '3' });
+      const outcome = await converge(world, id);
+      expect(outcome).toMatchObject({ placed: 2, status: 'degraded 2/3: AddressLimitExceeded' });
+      expect(await world.leakedOwned()).toBe(0);
+    });
+
+    it('survives another writer taking the last address mid-way', async () => {
+      world = await makeWorld({ eipQuota: 3 });
+      const id = await world.launch('t3.medium', { 'eip-count': '3' });
+      const w = world;
+      let stolen = false;
+      const racing: ReconcileDeps = {
+        ...w.deps,
+        ec2: {
+          ...w.deps.ec2,
+          async allocateAddress(input) {
+            if (!stolen) {
+              stolen = true;
+              await w.region.ec2('AllocateAddress', { Domain: 'vpc' });
+            }
+            return w.deps.ec2.allocateAddress(input);
+          },
+        },
+      };
+      const outcome = await reconcileInstance(id, racing);
+      expect(outcome).toMatchObject({ placed: 2, wanted: 3, status: 'degraded 2/3: AddressLimitExceeded' });
+      expect(await world.leakedOwned()).toBe(0);
+    });
+  });
+
+  describe('pool', () => {
+    async function pool(w: World, n: number) {
+      for (let i = 0; i < n; i++) {
+        await w.region.ec2('AllocateAddress', { Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'eip-autopilot:pool', Value: 'partners' }] }] });
+      }
+    }
+
+    it('takes pool addresses, never allocates, and gives them back on scale down', async () => {
+      world = await makeWorld();
+      await pool(world, 3);
+      const id = await world.launch('t3.medium', { 'eip-count': '2', 'eip-pool': 'partners' });
+      const up = await converge(world, id);
+      expect(up).toMatchObject({ placed: 2, status: 'syncing 2/2' });
+      expect(world.region.calls.filter((c) => c.action === 'AllocateAddress')).toHaveLength(3);
+      world.mark();
+      expect((await reconcileInstance(id, world.deps)).outcomes.map((o) => o.action.kind)).toEqual(['noop']);
+      expect(world.since().writes).toEqual([]);
+      await world.region.ec2('DeleteTags', { Resources: [id], Tags: [{ Key: 'eip-count' }] });
+      await converge(world, id);
+      const all = await world.deps.ec2.describeAddresses();
+      expect(all).toHaveLength(3);
+      expect(all.every((a) => !a.AssociationId && !a.Tags?.some((t) => t.Key === 'eip-autopilot:instance-id'))).toBe(true);
+    });
+
+    it('reports an empty pool as an error instead of allocating', async () => {
+      world = await makeWorld();
+      const id = await world.launch('t3.medium', { 'eip-count': '2', 'eip-pool': 'partners' });
+      const outcome = await reconcileInstance(id, world.deps);
+      expect(outcome.status).toBe('error: pool "partners" has no free address');
+      expect(world.region.calls.some((c) => c.action === 'AllocateAddress')).toBe(false);
+    });
+  });
+
+  describe('stop and terminate', () => {
+    it('keeps addresses across stop by default', async () => {
+      world = await makeWorld();
+      const id = await world.launch('t3.medium', { 'eip-count': '2' });
+      await converge(world, id);
+      await world.region.ec2('StopInstances', { InstanceIds: [id] });
+      world.region.tick();
+      world.mark();
+      await reconcileInstance(id, world.deps);
+      expect(world.since().writes).toEqual([]);
+      expect(await ownedOn(world, id)).toHaveLength(2);
+    });
+
+    it('releases on stop with eip-on-stop=release', async () => {
+      world = await makeWorld();
+      const id = await world.launch('t3.medium', { 'eip-count': '2', 'eip-on-stop': 'release' });
+      await converge(world, id);
+      await world.region.ec2('StopInstances', { InstanceIds: [id] });
+      world.region.tick();
+      const outcome = await reconcileInstance(id, world.deps);
+      expect(outcome.status).toBe('stopped: addresses released (on-stop release)');
+      expect(await ownedOn(world, id)).toHaveLength(0);
+    });
+
+    it('releases every owned EIP of a terminated instance', async () => {
+      world = await makeWorld();
+      const id = await world.launch('t3.micro', { 'eip-count': '3' });
+      await converge(world, id);
+      await world.region.ec2('TerminateInstances', { InstanceIds: [id] });
+      world.region.tick();
+      await reconcileInstance(id, world.deps);
+      expect(await ownedOn(world, id)).toHaveLength(0);
+      expect(await world.deps.ec2.describeAddresses()).toHaveLength(0);
+    });
+  });
+
+  it('leaves a hand-associated EIP alone and skips its private IP', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.medium', { 'eip-count': '2' });
+    const inst = await world.deps.ec2.describeInstance(id);
+    const eni = inst?.NetworkInterfaces?.[0];
+    const mine = await world.region.ec2('AllocateAddress', { Domain: 'vpc' });
+    await world.region.ec2('AssociateAddress', { AllocationId: mine.AllocationId, NetworkInterfaceId: eni?.NetworkInterfaceId, PrivateIpAddress: inst?.PrivateIpAddress, AllowReassociation: false });
+    await converge(world, id);
+    const ours = await ownedOn(world, id);
+    expect(ours).toHaveLength(2);
+    expect(ours.map((a) => a.PrivateIpAddress)).not.toContain(inst?.PrivateIpAddress);
+    await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '0' }] });
+    await converge(world, id);
+    const left = await world.deps.ec2.describeAddresses();
+    expect(left.map((a) => [a.AllocationId, a.PrivateIpAddress])).toEqual([[mine.AllocationId, inst?.PrivateIpAddress]]);
+  });
+
+  it('marks the status pending and asks for a retry while the guest agent is not registered', async () => {
+    world = await makeWorld({ agentRegistrationDelayMs: 600_000 });
+    const id = await world.launch('t3.medium', { 'eip-count': '1' });
+    const outcome = await reconcileInstance(id, world.deps);
+    expect(outcome).toMatchObject({ placed: 1, status: 'pending: guest agent not registered yet', retryLater: 'guest-agent-not-registered' });
+  });
+
+  it('writes nothing in dry-run mode', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.medium', { 'eip-count': '2' });
+    world.mark();
+    const outcome = await reconcileInstance(id, { ...world.deps, config: { ...world.deps.config, dryRun: true } });
+    expect(world.since().writes).toEqual([]);
+    expect(outcome.outcomes.every((o) => o.result === 'skipped')).toBe(true);
+  });
+});

@@ -1,0 +1,40 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packageStack } from '../../local/stack/package.js';
+import { readZip, type ZipEntry } from '../../local/stack/zip.js';
+
+const HANDLERS: Record<string, string> = {
+  intake: 'functions/intake/handler.mjs',
+  reconcile: 'functions/reconcile/handler.mjs',
+  sweep: 'functions/sweep/handler.mjs',
+  commandStatus: 'functions/command-status/handler.mjs',
+};
+
+let zips: Record<string, ZipEntry[]>;
+
+beforeAll(() => {
+  const packaged = packageStack();
+  zips = Object.fromEntries(Object.entries(packaged.zips).map(([name, path]) => [name, readZip(path)]));
+});
+
+describe('Function packages', () => {
+  it('builds one zip per function', () => {
+    expect(Object.keys(zips).sort()).toEqual(Object.keys(HANDLERS).sort());
+  });
+
+  it.each(Object.entries(HANDLERS))('%s: holds only its own ESM bundle: no source map, no node_modules', (name, file) => {
+    expect((zips[name] ?? []).map((e) => e.name)).toEqual([file]);
+  });
+
+  it.each(Object.entries(HANDLERS))('%s: bundles the AWS SDK instead of importing the runtime copy', (name, file) => {
+    const code = (zips[name] ?? []).find((e) => e.name === file)?.read().toString('utf8') ?? '';
+    expect(code.length).toBeGreaterThan(0);
+    // Only Node built-ins may stay external, and the SDK's optional CRT signer (SigV4a only, which EC2, SSM and SQS
+    // do not use; the SDK looks it up lazily and works without it).
+    const imports = [...code.matchAll(/\bfrom\s*"([@a-z][^"\s,=]*)"|\bimport\(\s*"([^"\s]+)"\)|\brequire\(\s*"([^"\s]+)"\)/g)].map(
+      (m) => m[1] ?? m[2] ?? m[3],
+    );
+    for (const specifier of imports) expect(specifier).toMatch(/^node:[a-z_/]+$|^@aws-sdk\/signature-v4-crt$/);
+    expect(imports).toContain('node:http');
+    expect(code).toContain('DescribeInstances');
+  });
+});
