@@ -16,8 +16,8 @@ describe('Function: sweep', () => {
     const fleet = makeFleet(1200, 2, 1);
     const result = await sweep(fleet.port, keys);
     expect(result.drifted).toEqual([
-      { instanceId: 'i-00000000000000000', drift: 'missing-addresses' },
-      { instanceId: 'i-00000000000000001', drift: 'missing-addresses' },
+      { instanceId: 'i-00000000000000000', drift: 'address-without-eip' },
+      { instanceId: 'i-00000000000000001', drift: 'address-without-eip' },
       { instanceId: 'i-dead0000000000000', drift: 'instance-gone' },
     ]);
     // 2 pages of tagged instances, 1 DescribeAddresses, 1 lookup of the orphans' instances.
