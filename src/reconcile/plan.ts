@@ -113,7 +113,10 @@ interface Slot {
 function isHeld(a: AddressView, actual: ActualState, ourEnis: Set<string>): boolean {
   if (a.managed && a.instanceTag === actual.instanceId) return true;
   if (a.pool === undefined) return false;
-  return a.instanceTag === actual.instanceId || (a.eniId !== undefined && ourEnis.has(a.eniId));
+  // A pool address is ours while it sits on our ENIs, or while our claim is on it and nobody associated it. One we
+  // claimed that is now associated elsewhere was taken by someone else: never pull it back.
+  if (a.eniId !== undefined && ourEnis.has(a.eniId)) return true;
+  return a.instanceTag === actual.instanceId && !a.associationId;
 }
 
 function removal(a: AddressView, reason: RemoveReason): Action[] {

@@ -258,6 +258,12 @@ describe('Function: planInstance', () => {
       expect(plan.actions).toEqual([{ kind: 'write-status', value: 'error: pool "partners" has no free address', reason: 'status-changed' }]);
     });
 
+    it('never pulls back a pool address someone associated elsewhere, even with our claim on it', () => {
+      const taken = placedAt('eni-other', '10.9.9.9', { managed: false, pool: 'partners' });
+      const plan = planInstance(want(1, { pool: 'partners' }), actual({ addresses: [taken] }), ctx());
+      expect(plan.actions).toEqual([{ kind: 'write-status', value: 'error: pool "partners" has no free address', reason: 'status-changed' }]);
+    });
+
     it('reports an empty pool as an error and never allocates', () => {
       const plan = planInstance(want(2, { pool: 'partners' }), actual(), ctx());
       expect(plan.actions).toEqual([{ kind: 'write-status', value: 'error: pool "partners" has no free address', reason: 'status-changed' }]);
