@@ -1,7 +1,6 @@
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as sqs from '@aws-sdk/client-sqs';
 import * as ssm from '@aws-sdk/client-ssm';
-import type { MetadataBearer } from '@smithy/types';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import type { LocalSqs } from '../sqs-fifo.js';
 import { EC2_ACTIONS, type Region, RegionError, SSM_ACTIONS } from './model/index.js';
@@ -18,6 +17,10 @@ export const SQS_ACTIONS = [
   'ChangeMessageVisibility',
 ] as const;
 
+/** Outputs carry `$metadata` like every SDK output. */
+interface MetadataBearer {
+  $metadata: object;
+}
 type AnyStub = AwsStub<object, MetadataBearer, object>;
 type CommandCtor = new (input: never) => object;
 

@@ -58,6 +58,11 @@ export interface Ec2Options {
   transitionMs: number;
   /** How long terminated instances stay visible in DescribeInstances (AWS: about an hour). */
   terminatedVisibleMs: number;
+  /**
+   * Eventual consistency after launch: for this long a new instance is unknown to every call but RunInstances'
+   * own answer (`InvalidInstanceID.NotFound`, FACTS.md). Default 0.
+   */
+  launchVisibilityDelayMs: number;
 }
 
 const STATE_CODES: Record<InstanceStateName, number> = {
@@ -100,6 +105,8 @@ interface InstanceRec {
   /** Next scheduled transition, applied by `settle()` once the clock reaches `at`. */
   next?: { state: InstanceStateName; at: number };
   runningSince?: number;
+  /** Longest finished stretch in `running` (for "has the SSM agent ever registered"). */
+  longestRunMs: number;
   terminatedAt?: number;
   position: number;
 }
@@ -126,9 +133,24 @@ interface AddressRec {
 
 /** Change notifications for the lab (1:1 NAT, IMDS): not AWS events, the region's own hooks. */
 export type Ec2Change =
-  | { type: 'address-associated'; allocationId: string; publicIp: string; eniId: string; privateIp: string }
-  | { type: 'address-disassociated'; allocationId: string; publicIp: string; eniId: string; privateIp: string }
+  | { type: 'address-associated' | 'address-disassociated'; allocationId: string; publicIp: string; eniId: string; privateIp: string; instanceId?: string }
   | { type: 'network-changed'; instanceId: string };
+
+/** An instance's network as IMDS shows it (same shape as the VPC lab's `LabInstance`). */
+export interface GuestNetwork {
+  instanceId: string;
+  enis: {
+    mac: string;
+    interfaceId: string;
+    deviceNumber: number;
+    networkCard: number;
+    subnetCidr: string;
+    /** Primary first. */
+    privateIps: string[];
+    /** Private IP → Elastic IP (IMDS `ipv4-associations`). */
+    publicIps: Record<string, string>;
+  }[];
+}
 
 function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);
@@ -292,7 +314,10 @@ export class Ec2Model {
     const now = this.ctx.now();
     if (state === 'pending') this.schedule(inst, 'running');
     if (state === 'running') inst.runningSince = now;
-    if (state === 'stopping' || state === 'shutting-down') inst.runningSince = undefined;
+    if ((state === 'stopping' || state === 'shutting-down') && inst.runningSince !== undefined) {
+      inst.longestRunMs = Math.max(inst.longestRunMs, now - inst.runningSince);
+      inst.runningSince = undefined;
+    }
     if (state === 'stopping') this.schedule(inst, 'stopped');
     if (state === 'shutting-down') this.schedule(inst, 'terminated');
     if (state === 'stopped') inst.transitionReason = `User initiated (${new Date(now).toISOString()})`;
@@ -331,6 +356,37 @@ export class Ec2Model {
     return this.instances.get(instanceId)?.runningSince;
   }
 
+  /**
+   * The instance's network as its metadata service shows it: what the VPC lab applies to the guest (NICs, IMDS,
+   * 1:1 NAT). Undefined for an unknown instance.
+   */
+  guestNetwork(instanceId: string): GuestNetwork | undefined {
+    if (!this.instances.has(instanceId)) return undefined;
+    return {
+      instanceId,
+      enis: this.enisOf(instanceId).map((eni) => ({
+        mac: eni.mac,
+        interfaceId: eni.id,
+        deviceNumber: eni.attachment?.deviceIndex ?? 0,
+        networkCard: 0,
+        subnetCidr: this.subnet(eni.subnetId).cidr,
+        privateIps: [...eni.ips],
+        publicIps: Object.fromEntries(eni.ips.flatMap((ip) => {
+          const addr = this.eipAt(eni.id, ip);
+          return addr ? [[ip, addr.publicIp]] : [];
+        })),
+      })),
+    };
+  }
+
+  /** Longest time the instance has been running in one stretch, the current one included (0 if never). */
+  longestRun(instanceId: string): number {
+    const inst = this.instances.get(instanceId);
+    if (!inst) return 0;
+    const current = inst.runningSince === undefined ? 0 : this.ctx.now() - inst.runningSince;
+    return Math.max(inst.longestRunMs, current);
+  }
+
   /** Current state name of an instance, undefined once it is gone. */
   state(instanceId: string): InstanceStateName | undefined {
     return this.instances.get(instanceId)?.state;
@@ -361,15 +417,22 @@ export class Ec2Model {
   private instance(id: string | undefined): InstanceRec {
     if (!id) throw err('MissingParameter', 'The request must contain the parameter InstanceId');
     if (!INSTANCE_ID.test(id)) throw err('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-    const inst = this.instances.get(id);
+    const inst = this.visible(id);
     if (!inst) throw err('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    return inst;
+  }
+
+  /** The instance if it exists and is already visible (see `launchVisibilityDelayMs`). */
+  private visible(id: string): InstanceRec | undefined {
+    const inst = this.instances.get(id);
+    if (!inst || this.ctx.now() < inst.launchTime.getTime() + this.opts.launchVisibilityDelayMs) return undefined;
     return inst;
   }
 
   private instancesFor(ids: string[] | undefined): InstanceRec[] {
     if (!ids || ids.length === 0) throw err('MissingParameter', 'The request must contain the parameter InstanceId');
     for (const id of ids) if (!INSTANCE_ID.test(id)) throw err('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-    const missing = ids.filter((id) => !this.instances.has(id));
+    const missing = ids.filter((id) => !this.visible(id));
     if (missing.length > 0) throw err('InvalidInstanceID.NotFound', plural(missing, 'The instance ID', 'The instance IDs'));
     return ids.map((id) => this.instances.get(id) as InstanceRec);
   }
@@ -485,7 +548,14 @@ export class Ec2Model {
     if (!assoc) return;
     this.eipOnIp.delete(`${assoc.eniId}|${assoc.privateIp}`);
     addr.association = undefined;
-    this.changed({ type: 'address-disassociated', allocationId: addr.allocationId, publicIp: addr.publicIp, eniId: assoc.eniId, privateIp: assoc.privateIp });
+    this.changed({
+      type: 'address-disassociated',
+      allocationId: addr.allocationId,
+      publicIp: addr.publicIp,
+      eniId: assoc.eniId,
+      privateIp: assoc.privateIp,
+      instanceId: this.enis.get(assoc.eniId)?.attachment?.instanceId,
+    });
   }
 
   // ---------- output shapes ----------
@@ -755,6 +825,7 @@ export class Ec2Model {
         launchIndex: index,
         tags: new Map(tags.get('instance') ?? []),
         tagVersion: 0,
+        longestRunMs: 0,
         clientToken: input.ClientToken,
         keyName: input.KeyName,
         transitionReason: '',
@@ -810,7 +881,7 @@ export class Ec2Model {
     } else {
       candidates = [];
       for (const id of this.order) {
-        const inst = this.instances.get(id);
+        const inst = this.visible(id);
         if (inst) candidates.push(inst);
       }
     }
@@ -1274,7 +1345,14 @@ export class Ec2Model {
     this.disassociate(addr);
     addr.association = { id: `eipassoc-${this.ctx.rng.hex(17)}`, eniId: eni.id, privateIp };
     this.eipOnIp.set(`${eni.id}|${privateIp}`, addr.allocationId);
-    this.changed({ type: 'address-associated', allocationId: addr.allocationId, publicIp: addr.publicIp, eniId: eni.id, privateIp });
+    this.changed({
+      type: 'address-associated',
+      allocationId: addr.allocationId,
+      publicIp: addr.publicIp,
+      eniId: eni.id,
+      privateIp,
+      instanceId: eni.attachment?.instanceId,
+    });
     return { AssociationId: addr.association.id };
   }
 

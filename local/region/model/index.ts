@@ -1,11 +1,11 @@
 import { type Context, eventTime, type RegionEvent } from './context.js';
-import { type Ec2Change, Ec2Model } from './ec2.js';
+import { type Ec2Change, Ec2Model, type GuestNetwork } from './ec2.js';
 import { err, RegionError } from './errors.js';
 import { createRng } from './rng.js';
 import { type CommandRunner, type RunResult, SsmModel } from './ssm.js';
 
 export type { RegionEvent } from './context.js';
-export type { Ec2Change } from './ec2.js';
+export type { Ec2Change, GuestNetwork } from './ec2.js';
 export { RegionError } from './errors.js';
 export { INSTANCE_TYPES } from './instance-types.js';
 export type { CommandRunner, RunResult } from './ssm.js';
@@ -82,6 +82,8 @@ export interface RegionOptions {
   transitionMs?: number;
   /** How long terminated instances stay visible (default one hour, like EC2). */
   terminatedVisibleMs?: number;
+  /** Eventual consistency: a new instance answers `InvalidInstanceID.NotFound` for this long (default 0). */
+  launchVisibilityDelayMs?: number;
   /** Clock in ms since the epoch (default `Date.now`); see {@link manualClock}. */
   clock?: () => number;
   /** Injected latency per call, fixed or uniform in [min, max] (default 0). */
@@ -118,6 +120,8 @@ export interface Region {
   idle(): Promise<void>;
   /** Replaces the SSM command runner. */
   setRunner(runner: CommandRunner): void;
+  /** An instance's network as IMDS shows it (the VPC lab's `LabInstance` shape); undefined if unknown. */
+  guestNetwork(instanceId: string): GuestNetwork | undefined;
   /** Subnets of the VPC (CIDR, AZ) for the lab. */
   subnets(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string }[];
   /** Direct access to the halves, for the lab (IMDS) and white-box tests. */
@@ -178,6 +182,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     eipQuota: opts.eipQuota ?? 5,
     transitionMs: opts.transitionMs ?? 0,
     terminatedVisibleMs: opts.terminatedVisibleMs ?? 3_600_000,
+    launchVisibilityDelayMs: opts.launchVisibilityDelayMs ?? 0,
   });
   const defaultRunner: CommandRunner = async (instanceId, script, env): Promise<RunResult> => {
     executions.push({ instanceId, script, env });
@@ -206,11 +211,12 @@ export function createRegion(opts: RegionOptions = {}): Region {
         throw service === 'ec2' ? err('RequestLimitExceeded', 'Request limit exceeded.', 503) : err('ThrottlingException', 'Rate exceeded', 400);
       }
       ec2.settle();
-      // A deep copy: the model must never keep a reference to the caller's objects.
+      // Copied in: the model must never keep a reference to the caller's objects.
       const method = (target as Record<string, (i: unknown) => unknown>)[action] as (i: unknown) => unknown;
       const output = method.call(target, structuredClone(input ?? {}));
       ec2.settle();
-      return output;
+      // Copied out too: a caller mutating an answer must not reach into the region's state.
+      return structuredClone(output);
     } catch (e) {
       record.ok = false;
       record.error = e instanceof Error ? e.name : 'InternalError';
@@ -239,6 +245,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     },
     idle: () => ssm.idle(),
     setRunner: (runner) => ssm.setRunner(runner),
+    guestNetwork: (instanceId) => ec2.guestNetwork(instanceId),
     subnets: () => ec2.subnetList(),
     model: { ec2, ssm },
   };

@@ -45,6 +45,7 @@ export type CommandRunner = (instanceId: string, script: string, env: Record<str
 export interface InstanceView {
   state(instanceId: string): string | undefined;
   runningSince(instanceId: string): number | undefined;
+  longestRun(instanceId: string): number;
   primaryIp(instanceId: string): string | undefined;
   instanceIds(): string[];
 }
@@ -180,7 +181,6 @@ export class SsmModel {
   private readonly commands = new Map<string, CommandRec>();
   private readonly commandOrder: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly registered = new Set<string>();
 
   constructor(
     private readonly ctx: Context,
@@ -202,9 +202,13 @@ export class SsmModel {
   /** True when the instance's agent is online: running for at least the registration delay. */
   online(instanceId: string): boolean {
     const since = this.instances.runningSince(instanceId);
-    const up = since !== undefined && this.ctx.now() >= since + this.agentDelayMs;
-    if (up) this.registered.add(instanceId);
-    return up;
+    return since !== undefined && this.ctx.now() >= since + this.agentDelayMs;
+  }
+
+  /** True once the agent has been online at least once: SSM keeps knowing it (ConnectionLost) after a stop. */
+  private registered(instanceId: string): boolean {
+    const everRan = this.instances.runningSince(instanceId) !== undefined || this.instances.longestRun(instanceId) > 0;
+    return everRan && this.instances.longestRun(instanceId) >= this.agentDelayMs;
   }
 
   // ---------- documents ----------
@@ -577,7 +581,7 @@ export class SsmModel {
       const state = this.instances.state(id);
       const online = this.online(id);
       // An agent that never registered is unknown to SSM; a terminated instance drops out.
-      if (!this.registered.has(id) || state === 'terminated' || state === undefined) continue;
+      if (!this.registered(id) || state === 'terminated' || state === undefined) continue;
       const info: InstanceInformation = {
         InstanceId: id,
         PingStatus: online ? 'Online' : 'ConnectionLost',

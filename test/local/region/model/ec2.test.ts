@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRegion, manualClock, type Region, type RegionEvent } from '../../../../local/region/model/index.js';
+import { createRegion, type Ec2Change, manualClock, type Region, type RegionEvent } from '../../../../local/region/model/index.js';
+import type { LabInstance } from '../../../lab/vpc-lab.js';
 
 const MANAGED = [{ Key: 'eip-autopilot:managed', Value: 'true' }];
 
@@ -293,6 +294,16 @@ describe('Class: Ec2Model', () => {
       expect(enis.NetworkInterfaces?.map((e) => [e.NetworkInterfaceId, e.Status])).toEqual([[keptId, 'available']]);
     });
 
+    it('hides a new instance for launchVisibilityDelayMs (eventual consistency just after launch)', async () => {
+      const clock = manualClock();
+      const region = createRegion({ clock: clock.now, launchVisibilityDelayMs: 2_000 });
+      const inst = await launch(region);
+      await rejects(region.ec2('DescribeInstances', { InstanceIds: [inst.id] }), 'InvalidInstanceID.NotFound');
+      expect((await region.ec2('DescribeInstances', {})).Reservations).toEqual([]);
+      clock.advance(2_000);
+      expect((await describeInstance(region, inst.id)).InstanceId).toBe(inst.id);
+    });
+
     it('answers NotFound for unknown instances, all or nothing', async () => {
       const region = createRegion();
       const inst = await launch(region);
@@ -390,6 +401,15 @@ describe('Class: Ec2Model', () => {
     });
   });
 
+  describe('Method: latency', () => {
+    it('delays every call by the injected latency', async () => {
+      const region = createRegion({ latencyMs: { min: 40, max: 60 } });
+      const started = performance.now();
+      await region.ec2('DescribeAddresses', {});
+      expect(performance.now() - started).toBeGreaterThanOrEqual(39);
+    });
+  });
+
   describe('Method: throttling', () => {
     it('refuses the configured fraction of calls with RequestLimitExceeded (HTTP 503) and logs every call', async () => {
       const region = createRegion({ throttleFraction: 0.5 });
@@ -400,6 +420,35 @@ describe('Class: Ec2Model', () => {
       expect(throttled[0]).toMatchObject({ reason: { name: 'RequestLimitExceeded', statusCode: 503 } });
       expect(region.calls).toHaveLength(200);
       expect(region.calls.filter((c) => c.error === 'RequestLimitExceeded')).toHaveLength(throttled.length);
+    });
+  });
+
+  describe('Method: guestNetwork', () => {
+    it('shows the instance network as IMDS would, in the VPC lab shape, and announces each change', async () => {
+      const region = createRegion();
+      const changes: Ec2Change[] = [];
+      region.onChange((c) => changes.push(c));
+      const inst = await launch(region);
+      const a = await allocate(region);
+      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip });
+      const view: LabInstance | undefined = region.guestNetwork(inst.id);
+      expect(view).toEqual({
+        instanceId: inst.id,
+        enis: [
+          {
+            mac: expect.stringMatching(/^0e(:[0-9a-f]{2}){5}$/),
+            interfaceId: inst.eni,
+            deviceNumber: 0,
+            networkCard: 0,
+            subnetCidr: '10.0.0.0/18',
+            privateIps: [inst.ip],
+            publicIps: { [inst.ip]: a.ip },
+          },
+        ],
+      });
+      expect(changes).toEqual([
+        { type: 'address-associated', allocationId: a.id, publicIp: a.ip, eniId: inst.eni, privateIp: inst.ip, instanceId: inst.id },
+      ]);
     });
   });
 });

@@ -46,6 +46,22 @@ describe('Class: SsmModel', () => {
       expect(info.InstanceInformationList?.[0]).toMatchObject({ InstanceId: id, PingStatus: 'Online', PlatformType: 'Linux' });
     });
 
+    it('reports a stopped instance as ConnectionLost and refuses commands until it runs long enough again', async () => {
+      const clock = manualClock();
+      const region = createRegion({ clock: clock.now, agentRegistrationDelayMs: 10_000 });
+      const id = await running(region);
+      clock.advance(10_000);
+      await region.ec2('StopInstances', { InstanceIds: [id] });
+      const info = await region.ssm('DescribeInstanceInformation', {});
+      expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([[id, 'ConnectionLost']]);
+      await region.ec2('StartInstances', { InstanceIds: [id] });
+      await expect(region.ssm('SendCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['true'] } })).rejects.toMatchObject({
+        name: 'InvalidInstanceId',
+      });
+      clock.advance(10_000);
+      await region.ssm('SendCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['true'] } });
+    });
+
     it('refuses parameters the document does not declare or whose value breaks allowedPattern', async () => {
       const region = createRegion();
       const id = await running(region);

@@ -1,0 +1,136 @@
+import type { EventRule } from './eventbridge/rules.js';
+import { matchesPattern, validatePattern } from './eventbridge/pattern.js';
+import type { RegionEvent } from './region/model/index.js';
+
+/** Something a rule delivers to: in the local stack, a Lambda handler invoked with the event. */
+export interface BusTarget {
+  id: string;
+  invoke(event: RegionEvent): Promise<unknown>;
+}
+
+/** An EventBridge rule on the local bus: an event pattern, or a schedule fired by {@link LocalBus.fireSchedule}. */
+export interface BusRule {
+  name: string;
+  pattern?: Record<string, unknown>;
+  schedule?: string;
+  targets: BusTarget[];
+}
+
+/** One delivery attempt, for tests and the demo's progress lines. */
+export interface Delivery {
+  rule: string;
+  target: string;
+  eventId: string;
+  detailType: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** Options of the bus. */
+export interface BusOptions {
+  account?: string;
+  region?: string;
+  clock?: () => number;
+  /**
+   * EventBridge delivery is best effort: return true to drop an event before routing (tests use it to prove that
+   * the sweep repairs a missed event).
+   */
+  dropWhen?: (event: RegionEvent) => boolean;
+}
+
+/**
+ * A local EventBridge bus: every event put on it is matched against each rule's pattern with the same matcher the
+ * stack tests use (`local/eventbridge/pattern.ts`), and handed to the rule's targets asynchronously, like
+ * EventBridge's asynchronous Lambda invocation. A failing target is recorded, not retried (EventBridge + Lambda
+ * async would retry up to twice; the sweep is what the product relies on).
+ */
+export class LocalBus {
+  private readonly rules: BusRule[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  readonly deliveries: Delivery[] = [];
+  readonly dropped: RegionEvent[] = [];
+  private scheduleCount = 0;
+
+  constructor(private readonly opts: BusOptions = {}) {}
+
+  /** Adds a rule; its pattern is validated like PutRule does (InvalidPatternError on a bad one). */
+  addRule(rule: BusRule): void {
+    if (!rule.pattern && !rule.schedule) throw new Error(`rule ${rule.name} has neither an event pattern nor a schedule`);
+    if (rule.pattern) validatePattern(rule.pattern);
+    this.rules.push(rule);
+  }
+
+  /**
+   * Adds the rules of the packaged stack (`eventRulesFromTemplate`), each target resolved to a function by its
+   * handler path (e.g. `functions/intake/handler.handler`).
+   */
+  addTemplateRules(rules: EventRule[], invoke: (handler: string, event: RegionEvent) => Promise<unknown>): void {
+    for (const rule of rules) {
+      this.addRule({
+        name: rule.logicalId,
+        pattern: rule.pattern,
+        schedule: rule.schedule,
+        targets: rule.targets.map((t) => ({ id: `${t.functionLogicalId}/${t.id}`, invoke: (event) => invoke(t.handler, event) })),
+      });
+    }
+  }
+
+  /** Routes one event; returns the names of the rules it matched. Deliveries run in the background. */
+  put(event: RegionEvent): string[] {
+    if (this.opts.dropWhen?.(event)) {
+      this.dropped.push(event);
+      return [];
+    }
+    const matched = this.rules.filter((r) => r.pattern && matchesPattern(r.pattern, event));
+    for (const rule of matched) for (const target of rule.targets) this.deliver(rule, target, event);
+    return matched.map((r) => r.name);
+  }
+
+  /** Fires the schedule rules (all, or the one named) with a `Scheduled Event`, as EventBridge Scheduler would. */
+  fireSchedule(name?: string): void {
+    const now = (this.opts.clock ?? Date.now)();
+    for (const rule of this.rules.filter((r) => r.schedule && (name === undefined || r.name === name))) {
+      this.scheduleCount += 1;
+      const event: RegionEvent = {
+        version: '0',
+        id: `00000000-0000-4000-8000-${String(this.scheduleCount).padStart(12, '0')}`,
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: this.opts.account ?? '123456789012',
+        time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: this.opts.region ?? 'us-east-1',
+        resources: [`arn:aws:events:${this.opts.region ?? 'us-east-1'}:${this.opts.account ?? '123456789012'}:rule/${rule.name}`],
+        detail: {},
+      };
+      for (const target of rule.targets) this.deliver(rule, target, event);
+    }
+  }
+
+  private deliver(rule: BusRule, target: BusTarget, event: RegionEvent): void {
+    const record: Delivery = { rule: rule.name, target: target.id, eventId: event.id, detailType: event['detail-type'], ok: true };
+    this.deliveries.push(record);
+    const run = (async () => {
+      // Asynchronous like EventBridge: the producer's API call never waits for the consumer.
+      await Promise.resolve();
+      try {
+        await target.invoke(structuredClone(event));
+      } catch (e) {
+        record.ok = false;
+        record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+    })().finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+  }
+
+  /** Resolves once every delivery started so far (and any they triggered) has finished. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  /** Subscribes the bus to a region's events; returns the unsubscribe function. */
+  attach(region: { onEvent(listener: (event: RegionEvent) => void): () => void }): () => void {
+    return region.onEvent((event) => {
+      this.put(event);
+    });
+  }
+}

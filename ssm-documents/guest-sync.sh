@@ -1,0 +1,684 @@
+#!/usr/bin/env bash
+# eip-autopilot guest sync: make every private IPv4 that IMDS lists for this instance present in the kernel and
+# egressing through its own ENI, so that each Elastic IP associated with one of them works.
+#
+# Usage: guest-sync.sh [--dry-run] [--install | --uninstall] [--verify URL] [--json]
+#   (no option)   read IMDSv2, diff against the kernel, apply only the difference in one `ip -batch` call
+#   --dry-run     print what would change (prefixed "would"), change nothing
+#   --install     copy this script to /usr/local/sbin/eip-autopilot-guest-sync, install and enable
+#                 eip-autopilot-guest-sync.service (after network-online) and .timer (at boot, then every 60 s),
+#                 then sync; idempotent (a second --install writes nothing)
+#   --uninstall   disable and remove the units and the installed copy, and remove our kernel state (no IMDS needed)
+#   --verify URL  after syncing, for each private IP that IMDS maps to an EIP (ipv4-associations/), fetch URL with
+#                 `curl --interface <private ip>` and compare the body with the EIP; fail on any mismatch
+#   --json        print one JSON summary on stdout (change lines go to stderr)
+#
+# Under SSM (document eip-autopilot-guest-sync) the parameters arrive as environment variables, never as text:
+#   SSM_Action=sync|install|uninstall   SSM_DryRun=true|false   SSM_VerifyUrl=<http(s) URL or empty>
+#   SSM_Output=text|json
+# Command-line options win over SSM_* variables. Other environment variables:
+#   EIP_AUTOPILOT_IMDS_URL   IMDS base URL (default http://169.254.169.254; tests only)
+#   EIP_AUTOPILOT_ENI_WAIT   seconds to wait for a hot-attached ENI to appear / get its device-number (default 15)
+#   EIP_AUTOPILOT_MANAGER    auto|ip|networkd|netutils: force the interface manager detection (default auto)
+#
+# What it changes, and what it owns:
+#   - secondary addresses as <ip>/32 noprefixroute, recorded in /run/eip-autopilot/addresses ("<mac> <ip>");
+#     only recorded addresses are ever removed. Primary addresses are added when missing, never removed.
+#   - for every non-primary ENI: table = rule priority = 10000 + 100 * network-card + device-number (the numbering
+#     of amazon-ec2-net-utils), holding the subnet route and "default via <subnet base + 1>", and one
+#     "from <ip> lookup <table>" rule per address; our rules and routes carry protocol 234, and only rules/routes
+#     with that protocol inside our priority/table range are ever removed. The primary ENI stays on the main table.
+#   - interfaces whose MAC is not an ENI of this instance (lo, docker0, ...) are never touched.
+#   - systemd-networkd: an interface it manages through its own .network file gets a drop-in
+#     /run/systemd/network/<file>.d/90-eip-autopilot.conf and `networkctl reload` (plain ip changes would be wiped
+#     at the next reload). amazon-ec2-net-utils: it already does this job; we only verify (and trigger its refresh).
+#
+# Exit codes:
+#   0 in sync (or changes applied, or --dry-run done)   1 usage error
+#   2 IMDS unreachable, error or malformed answer: nothing was changed
+#   3 an ENI listed in IMDS is not ready (no interface with its MAC, device-number still 0): nothing was changed
+#   4 applying the change failed (ip -batch or networkd)  5 --verify found a mismatch
+#   6 another run holds the lock for too long             7 prerequisite missing (not root, no ip/curl/flock)
+#   8 amazon-ec2-net-utils manages the interfaces and its state differs from IMDS (refresh triggered)
+
+# aws:runShellScript may start this file with sh: re-execute under bash before using any bash syntax.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+umask 022
+
+readonly IMDS_URL="${EIP_AUTOPILOT_IMDS_URL:-http://169.254.169.254}"
+readonly ENI_WAIT="${EIP_AUTOPILOT_ENI_WAIT:-15}"
+readonly STATE_DIR=/run/eip-autopilot
+readonly RECORD="$STATE_DIR/addresses"
+readonly INSTALL_PATH=/usr/local/sbin/eip-autopilot-guest-sync
+readonly UNIT_DIR=/etc/systemd/system
+readonly UNIT=eip-autopilot-guest-sync
+readonly NETWORKD_DIR=/run/systemd/network
+readonly DROPIN_NAME=90-eip-autopilot.conf
+# Route/rule protocol number marking what we add (unassigned in /etc/iproute2/rt_protos).
+readonly PROTO=234
+readonly TABLE_BASE=10000
+readonly TABLE_END=11600 # 16 network cards x 100 device numbers
+
+DRY_RUN=false ACTION=sync VERIFY_URL="" OUTPUT=text DEV=""
+TOKEN=""
+declare -a ENI_MACS=() BATCH=() ADDED=() REMOVED=() VERIFY_JSON=()
+declare -A ENI_DEV=() ENI_CARD=() ENI_ID=() ENI_IPS=() ENI_CIDR=() ENI_ASSOC=()
+declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NEW_RECORD=()
+declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=()
+PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0
+
+usage() { sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+note() { echo "guest-sync: $*" >&2; }
+die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; exit "$code"; }
+
+# One line per change: the kernel command in words, then why.
+change() {
+  local kind=$1 text=$2 reason=$3 line
+  if $DRY_RUN; then line="would $text reason=$reason"; else line="$text reason=$reason"; fi
+  if [ "$kind" = add ]; then ADDED+=("$text"); else REMOVED+=("$text"); fi
+  if [ "$OUTPUT" = json ]; then echo "$line" >&2; else echo "$line"; fi
+}
+
+json_list() {
+  local out="" item
+  for item in "$@"; do out+="${out:+,}\"${item//\"/\\\"}\""; done
+  printf '[%s]' "$out"
+}
+
+emit_json() {
+  [ "$OUTPUT" = json ] || return 0
+  local code=$1 err=${2:-} verify=""
+  verify=$(IFS=,; echo "${VERIFY_JSON[*]}")
+  printf '{"ok":%s,"exitCode":%s,"error":"%s","action":"%s","dryRun":%s,"manager":"%s","writes":%s,' \
+    "$([ "$code" = 0 ] && echo true || echo false)" "$code" "${err//\"/\'}" "$ACTION" "$DRY_RUN" "$MANAGER" "$WRITES"
+  printf '"added":%s,"removed":%s,"unchanged":%s,"verify":[%s]}\n' \
+    "$(json_list "${ADDED[@]}")" "$(json_list "${REMOVED[@]}")" "$UNCHANGED" "$verify"
+}
+
+parse_args() {
+  case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) note "bad SSM_DryRun"; exit 1 ;; esac
+  case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) note "bad SSM_Action"; exit 1 ;; esac
+  case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) note "bad SSM_Output"; exit 1 ;; esac
+  VERIFY_URL=${SSM_VerifyUrl:-}
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --dry-run) DRY_RUN=true ;;
+      --install) ACTION=install ;;
+      --uninstall) ACTION=uninstall ;;
+      --json) OUTPUT=json ;;
+      --verify) [ $# -ge 2 ] || usage; VERIFY_URL=$2; shift ;;
+      --verify=*) VERIFY_URL=${1#--verify=} ;;
+      -h | --help) usage ;;
+      *) note "unknown option: $1"; usage ;;
+    esac
+    shift
+  done
+  if [ -n "$VERIFY_URL" ] && ! [[ $VERIFY_URL =~ ^https?://[A-Za-z0-9.:/_%?=\&-]+$ ]]; then
+    note "bad --verify URL"; exit 1
+  fi
+}
+
+# ---------------------------------------------------------------- validation helpers
+valid_ip() {
+  local IFS=. o
+  [[ $1 =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || return 1
+  for o in $1; do [ "$((10#$o))" -le 255 ] || return 1; done
+}
+valid_cidr() { [[ $1 =~ ^([0-9.]+)/([0-9]{1,2})$ ]] && [ "${BASH_REMATCH[2]}" -le 32 ] && valid_ip "${1%/*}"; }
+valid_mac() { [[ $1 =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]]; }
+ip_to_int() { local IFS=. a b c d; read -r a b c d <<<"$1"; echo $(((a << 24) | (b << 16) | (c << 8) | d)); }
+int_to_ip() { echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"; }
+# The VPC router is the subnet's base address + 1.
+subnet_gateway() {
+  local net=${1%/*} len=${1#*/} mask
+  mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+  int_to_ip $((($(ip_to_int "$net") & mask) + 1))
+}
+subnet_base() {
+  local net=${1%/*} len=${1#*/} mask
+  mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+  echo "$(int_to_ip $(($(ip_to_int "$net") & mask)))/$len"
+}
+
+# ---------------------------------------------------------------- IMDSv2
+imds_token() {
+  TOKEN=$(curl -sS -f -X PUT --connect-timeout 1 --max-time 3 --retry 2 --retry-connrefused \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$IMDS_URL/latest/api/token" 2>/dev/null) ||
+    die 2 "IMDSv2 token request failed url=$IMDS_URL"
+  [[ $TOKEN =~ ^[A-Za-z0-9_=+/.-]+$ ]] || die 2 "IMDSv2 token is malformed"
+}
+
+# imds_get_many PATH...: fetch every path in one curl process (one keep-alive connection); fills BODY[path] and
+# CODE[path]. Bodies are split on a record separator that IMDS values never contain.
+declare -A BODY=() CODE=()
+imds_get_many() {
+  local -a urls=() paths=("$@")
+  local p out line i=0 acc=""
+  for p in "${paths[@]}"; do urls+=("$IMDS_URL/latest/meta-data/$p"); done
+  out=$(curl -sS --connect-timeout 1 --max-time 10 --retry 2 --retry-connrefused \
+    -H "X-aws-ec2-metadata-token: $TOKEN" -w $'\n\036%{http_code}\n' "${urls[@]}" 2>/dev/null) || true
+  while IFS= read -r line; do
+    if [[ $line == $'\036'* ]]; then
+      [ "$i" -lt "${#paths[@]}" ] || die 2 "IMDS answered more documents than asked"
+      CODE[${paths[$i]}]=${line#$'\036'}
+      BODY[${paths[$i]}]=$acc
+      acc="" i=$((i + 1))
+    elif [ -n "$line" ]; then
+      acc+="${acc:+$'\n'}$line"
+    fi
+  done <<<"$out"
+  [ "$i" -eq "${#paths[@]}" ] || die 2 "IMDS request failed (answered $i of ${#paths[@]})"
+}
+
+# imds_value PATH [optional]: sets VAL to the body of a fetched path; an absent optional path (404) reads as empty.
+# (A global rather than $(...): a failure inside a command substitution would be lost in a for-list.)
+VAL=""
+imds_value() {
+  local code=${CODE[$1]:-000}
+  VAL=""
+  if [ "$code" = 200 ]; then VAL=${BODY[$1]}; return 0; fi
+  if [ "${2:-}" = optional ] && [ "$code" = 404 ]; then return 0; fi
+  die 2 "IMDS error path=$1 status=$code"
+}
+
+read_imds() {
+  local want_assoc=$1 mac base p eip
+  imds_token
+  imds_get_many mac network/interfaces/macs/
+  imds_value mac
+  PRIMARY_MAC=$VAL
+  valid_mac "$PRIMARY_MAC" || die 2 "IMDS primary mac is malformed value=$PRIMARY_MAC"
+  ENI_MACS=()
+  imds_value network/interfaces/macs/
+  for mac in $VAL; do
+    mac=${mac%/}
+    valid_mac "$mac" || die 2 "IMDS mac is malformed value=$mac"
+    ENI_MACS+=("$mac")
+  done
+  [[ " ${ENI_MACS[*]} " == *" $PRIMARY_MAC "* ]] || die 2 "IMDS primary mac is not among the interfaces mac=$PRIMARY_MAC"
+  local -a paths=()
+  for mac in "${ENI_MACS[@]}"; do
+    base=network/interfaces/macs/$mac
+    paths+=("$base/device-number" "$base/network-card" "$base/interface-id" "$base/local-ipv4s"
+      "$base/subnet-ipv4-cidr-block")
+    $want_assoc && paths+=("$base/ipv4-associations/")
+  done
+  imds_get_many "${paths[@]}"
+  for mac in "${ENI_MACS[@]}"; do
+    base=network/interfaces/macs/$mac
+    imds_value "$base/device-number"
+    ENI_DEV[$mac]=$VAL
+    # Instance types with a single network card may not publish network-card: that card is 0.
+    imds_value "$base/network-card" optional
+    ENI_CARD[$mac]=${VAL:-0}
+    imds_value "$base/interface-id"
+    ENI_ID[$mac]=$VAL
+    imds_value "$base/local-ipv4s"
+    ENI_IPS[$mac]=${VAL//$'\n'/ }
+    imds_value "$base/subnet-ipv4-cidr-block"
+    ENI_CIDR[$mac]=$VAL
+    [[ ${ENI_DEV[$mac]} =~ ^[0-9]{1,2}$ ]] || die 2 "IMDS device-number is malformed mac=$mac value=${ENI_DEV[$mac]}"
+    [[ ${ENI_CARD[$mac]} =~ ^[0-9]{1,2}$ && ${ENI_CARD[$mac]} -lt 16 ]] ||
+      die 2 "IMDS network-card is malformed mac=$mac value=${ENI_CARD[$mac]}"
+    [[ ${ENI_ID[$mac]} =~ ^eni-[0-9a-f]+$ ]] || die 2 "IMDS interface-id is malformed mac=$mac"
+    valid_cidr "${ENI_CIDR[$mac]}" || die 2 "IMDS subnet is malformed mac=$mac value=${ENI_CIDR[$mac]}"
+    [ -n "${ENI_IPS[$mac]}" ] || die 2 "IMDS local-ipv4s is empty mac=$mac"
+    for p in ${ENI_IPS[$mac]}; do valid_ip "$p" || die 2 "IMDS local-ipv4s is malformed mac=$mac value=$p"; done
+  done
+  $want_assoc || return 0
+  paths=()
+  for mac in "${ENI_MACS[@]}"; do
+    base=network/interfaces/macs/$mac
+    # No association at all is a 404, which is an answer ("none"), not an error.
+    imds_value "$base/ipv4-associations/" optional
+    for eip in $VAL; do
+      valid_ip "$eip" || die 2 "IMDS ipv4-associations is malformed mac=$mac value=$eip"
+      paths+=("$base/ipv4-associations/$eip")
+    done
+  done
+  [ "${#paths[@]}" -gt 0 ] || return 0
+  imds_get_many "${paths[@]}"
+  for p in "${paths[@]}"; do
+    eip=${p##*/}
+    imds_value "$p"
+    ENI_ASSOC[$eip]=$VAL
+    valid_ip "${ENI_ASSOC[$eip]}" || die 2 "IMDS association is malformed eip=$eip value=${ENI_ASSOC[$eip]}"
+  done
+}
+
+# ---------------------------------------------------------------- kernel state
+read_links() {
+  local idx name flags rest mac
+  LINK_BY_MAC=() LINK_UP=() LINK_INDEX=()
+  while read -r idx name flags rest; do
+    name=${name%:} name=${name%@*}
+    [[ $rest =~ link/ether\ ([0-9a-f:]{17}) ]] || continue
+    mac=${BASH_REMATCH[1]}
+    LINK_BY_MAC[$mac]=$name
+    LINK_INDEX[$name]=${idx%:}
+    if [[ $flags =~ [\<,]UP[,\>] ]]; then LINK_UP[$name]=1; else LINK_UP[$name]=0; fi
+  done < <(ip -o link show)
+}
+
+in_range() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge $TABLE_BASE ] && [ "$1" -lt $TABLE_END ]; }
+
+# ours_on_link KEY("<mac> <ip>"): sets DEV when the recorded address is still on its ENI as our /32.
+ours_on_link() {
+  DEV=${LINK_BY_MAC[${1% *}]:-}
+  [ -n "$DEV" ] || return 1
+  [ "${ADDR_PREFIX["$DEV ${1#* }"]:-}" = 32 ]
+}
+
+read_kernel() {
+  local line name cidr prio from table dst via dev w
+  read_links
+  ADDR_PREFIX=() CUR_RULES=() CUR_ROUTES=()
+  # ADDR_PREFIX["<ifname> <ip>"] = prefix length (and noprefixroute marker)
+  while read -r _ name _ cidr line; do
+    ADDR_PREFIX["$name ${cidr%/*}"]=${cidr#*/}
+  done < <(ip -o -4 addr show)
+  while read -r prio line; do
+    prio=${prio%:}
+    in_range "$prio" || continue
+    [[ $line =~ ^from\ ([0-9.]+)(/32)?\ lookup\ ([0-9]+)\ proto\ ($PROTO)( |$) ]] || continue
+    CUR_RULES["$prio ${BASH_REMATCH[1]}"]=1
+  done < <(ip -4 rule show)
+  local -a fields
+  local i
+  while read -r -a fields; do
+    dst=${fields[0]:-} via="" dev="" table=""
+    for ((i = 1; i + 1 < ${#fields[@]}; i++)); do
+      case "${fields[$i]}" in via) via=${fields[i + 1]} ;; dev) dev=${fields[i + 1]} ;; table) table=${fields[i + 1]} ;; esac
+    done
+    in_range "$table" || continue
+    CUR_ROUTES["$table $dst ${via:--} $dev"]=1
+  done < <(ip -4 route show table all proto $PROTO)
+  RECORDED=()
+  if [ -f "$RECORD" ]; then
+    while read -r w line; do [ -n "$line" ] && RECORDED["$w $line"]=1; done <"$RECORD"
+  fi
+}
+
+# Freshly attached ENIs: the interface may not exist yet and IMDS may report device-number 0 until propagation
+# finishes (amazon-ec2-net-utils #90/#153). Wait a bounded time; then give up without changing anything.
+wait_for_enis() {
+  local deadline=$((SECONDS + ENI_WAIT)) mac missing
+  while :; do
+    missing=""
+    for mac in "${ENI_MACS[@]}"; do
+      if [ -z "${LINK_BY_MAC[$mac]:-}" ]; then missing+=" $mac(no-interface)"
+      elif [ "$mac" != "$PRIMARY_MAC" ] && [ "${ENI_DEV[$mac]}" = 0 ]; then missing+=" $mac(device-number-0)"; fi
+    done
+    [ -z "$missing" ] && return 0
+    [ "$SECONDS" -lt "$deadline" ] || die 3 "ENI not ready:$missing"
+    note "waiting for ENI:$missing"
+    sleep 1
+    read_imds false
+    read_links
+  done
+}
+
+# ---------------------------------------------------------------- managers
+# networkd_file IFNAME: the .network file systemd-networkd applies to the link, if networkd manages it.
+networkd_file() {
+  local state=/run/systemd/netif/links/${LINK_INDEX[$1]:-x} nf="" st=""
+  [ -r "$state" ] || return 0
+  nf=$(sed -n 's/^NETWORK_FILE=//p' "$state")
+  st=$(sed -n 's/^ADMIN_STATE=//p' "$state")
+  case "$st" in configured | configuring) printf '%s' "$nf" ;; esac
+}
+
+detect_manager() {
+  case "${EIP_AUTOPILOT_MANAGER:-auto}" in
+    ip | networkd | netutils) MANAGER=$EIP_AUTOPILOT_MANAGER; return 0 ;;
+    auto) ;;
+    *) die 1 "bad EIP_AUTOPILOT_MANAGER" ;;
+  esac
+  if [ -e /usr/lib/systemd/system/refresh-policy-routes@.service ] || [ -e /lib/systemd/system/refresh-policy-routes@.service ]; then
+    MANAGER=netutils
+  elif [ -d /run/systemd/netif/links ]; then
+    MANAGER=networkd
+  else
+    MANAGER=ip
+  fi
+}
+
+# ---------------------------------------------------------------- planning
+plan() {
+  local mac dev ips ip first prio gw subnet nf line
+  BATCH=() NEW_RECORD=() WANT_RULES=() WANT_ROUTES=()
+  for mac in "${ENI_MACS[@]}"; do
+    dev=${LINK_BY_MAC[$mac]}
+    ips=${ENI_IPS[$mac]}
+    first=${ips%% *}
+    subnet=$(subnet_base "${ENI_CIDR[$mac]}")
+    nf=""
+    [ "$MANAGER" = networkd ] && nf=$(networkd_file "$dev")
+    if [ -n "$nf" ]; then plan_dropin "$mac" "$dev" "$nf"; continue; fi
+    if [ "${LINK_UP[$dev]}" = 0 ]; then
+      BATCH+=("link set dev $dev up"); change add "up $dev" eni-down
+    fi
+    for ip in $ips; do
+      if [ -n "${ADDR_PREFIX["$dev $ip"]:-}" ]; then
+        UNCHANGED=$((UNCHANGED + 1))
+        [ -n "${RECORDED["$mac $ip"]:-}" ] && NEW_RECORD["$mac $ip"]=1
+      elif [ "$ip" = "$first" ]; then
+        # Only the primary of a non-primary ENI can be missing in practice (DHCP only configures eth0): keep its
+        # subnet route out of the main table, where it would steal traffic from eth0.
+        if [ "$mac" = "$PRIMARY_MAC" ]; then line="$ip/${subnet#*/} dev $dev"
+        else line="$ip/${subnet#*/} dev $dev noprefixroute"; fi
+        BATCH+=("address add $line"); change add "add $line" primary-ip-missing
+      else
+        BATCH+=("address add $ip/32 dev $dev noprefixroute"); change add "add $ip/32 dev $dev" secondary-ip-missing
+        NEW_RECORD["$mac $ip"]=1
+      fi
+    done
+    [ "$mac" = "$PRIMARY_MAC" ] && continue
+    prio=$((TABLE_BASE + 100 * ENI_CARD[$mac] + ENI_DEV[$mac]))
+    gw=$(subnet_gateway "${ENI_CIDR[$mac]}")
+    WANT_ROUTES["$prio $subnet - $dev"]=1
+    WANT_ROUTES["$prio default $gw $dev"]=1
+    for ip in $ips; do WANT_RULES["$prio $ip"]=1; done
+  done
+  plan_removals
+  plan_routes_and_rules
+}
+
+plan_routes_and_rules() {
+  local key table dst via dev prio from
+  # Subnet routes before default routes: the gateway must be reachable when the default route is added.
+  while IFS=' ' read -r table dst via dev; do
+    [ -n "$table" ] || continue
+    key="$table $dst $via $dev"
+    if [ -n "${CUR_ROUTES[$key]:-}" ]; then UNCHANGED=$((UNCHANGED + 1)); continue; fi
+    if [ "$via" = - ]; then
+      BATCH+=("route add $dst dev $dev table $table proto $PROTO scope link")
+      change add "add route $dst dev $dev table $table" eni-subnet-route-missing
+    else
+      BATCH+=("route add $dst via $via dev $dev table $table proto $PROTO")
+      change add "add route $dst via $via dev $dev table $table" eni-default-route-missing
+    fi
+  done < <(printf '%s\n' "${!WANT_ROUTES[@]}" | awk '{print ($2=="default" ? 1 : 0), $0}' | sort -k1,1n -k2,2n | cut -d' ' -f2-)
+  while IFS=' ' read -r prio from; do
+    [ -n "$prio" ] || continue
+    if [ -n "${CUR_RULES["$prio $from"]:-}" ]; then UNCHANGED=$((UNCHANGED + 1)); continue; fi
+    BATCH+=("rule add from $from/32 lookup $prio priority $prio protocol $PROTO")
+    change add "add rule from $from table $prio" eni-source-rule-missing
+  done < <(printf '%s\n' "${!WANT_RULES[@]}" | sort -n)
+}
+
+# Removals come first in the batch: an address moving between ENIs is deleted, then added on its new ENI.
+plan_removals() {
+  local key mac ip dev table dst via prio from
+  local -a removals=()
+  for key in "${!RECORDED[@]}"; do
+    [ -n "${NEW_RECORD[$key]:-}" ] && continue
+    mac=${key% *} ip=${key#* }
+    ours_on_link "$key" || continue
+    dev=$DEV
+    # Still wanted on this ENI (present, recorded): keep it.
+    [[ " ${ENI_IPS[$mac]:-} " == *" $ip "* ]] && { NEW_RECORD[$key]=1; continue; }
+    removals+=("address del $ip/32 dev $dev")
+    change del "del $ip/32 dev $dev" ip-no-longer-assigned
+  done
+  for key in "${!CUR_RULES[@]}"; do
+    [ -n "${WANT_RULES[$key]:-}" ] && continue
+    prio=${key% *} from=${key#* }
+    removals+=("rule del from $from/32 lookup $prio priority $prio")
+    change del "del rule from $from table $prio" rule-not-wanted
+  done
+  for key in "${!CUR_ROUTES[@]}"; do
+    [ -n "${WANT_ROUTES[$key]:-}" ] && continue
+    read -r table dst via dev <<<"$key"
+    if [ "$via" = - ]; then removals+=("route del $dst dev $dev table $table proto $PROTO")
+    else removals+=("route del $dst via $via dev $dev table $table proto $PROTO"); fi
+    change del "del route $dst${via/#-/} dev $dev table $table" route-not-wanted
+  done
+  BATCH=("${removals[@]}" "${BATCH[@]}")
+}
+
+# ---------------------------------------------------------------- systemd-networkd
+declare -A DROPIN_CONTENT=()
+plan_dropin() {
+  local mac=$1 dev=$2 nf=$3 ip first prio gw subnet content file
+  first=${ENI_IPS[$mac]%% *}
+  subnet=$(subnet_base "${ENI_CIDR[$mac]}")
+  content="# Written by eip-autopilot guest-sync from IMDS for $mac (${ENI_ID[$mac]}); rewritten on every run."$'\n'
+  file="$NETWORKD_DIR/$(basename "$nf").d/$DROPIN_NAME"
+  for ip in ${ENI_IPS[$mac]}; do
+    if [ "$ip" = "$first" ]; then
+      # Keep the primary of a non-primary ENI in the drop-in once we had to add it, so it never flip-flops.
+      [ "$mac" = "$PRIMARY_MAC" ] && continue
+      if [ -n "${ADDR_PREFIX["$dev $ip"]:-}" ] && ! grep -qs "^Address=$ip/" "$file"; then continue; fi
+      content+=$'\n'"[Address]"$'\n'"Address=$ip/${subnet#*/}"$'\n'"AddPrefixRoute=no"$'\n'
+    else
+      content+=$'\n'"[Address]"$'\n'"Address=$ip/32"$'\n'"AddPrefixRoute=no"$'\n'
+    fi
+  done
+  if [ "$mac" != "$PRIMARY_MAC" ]; then
+    prio=$((TABLE_BASE + 100 * ENI_CARD[$mac] + ENI_DEV[$mac]))
+    gw=$(subnet_gateway "${ENI_CIDR[$mac]}")
+    content+=$'\n'"[Route]"$'\n'"Destination=$subnet"$'\n'"Scope=link"$'\n'"Table=$prio"$'\n'
+    content+=$'\n'"[Route]"$'\n'"Gateway=$gw"$'\n'"GatewayOnLink=yes"$'\n'"Table=$prio"$'\n'
+    for ip in ${ENI_IPS[$mac]}; do
+      content+=$'\n'"[RoutingPolicyRule]"$'\n'"From=$ip/32"$'\n'"Table=$prio"$'\n'"Priority=$prio"$'\n'
+    done
+  fi
+  if [ -f "$file" ] && [ "$(cat "$file"; echo x)" = "${content}x" ]; then
+    UNCHANGED=$((UNCHANGED + 1))
+    return 0
+  fi
+  DROPIN_CONTENT[$file]=$content
+  change add "write $file for $dev" networkd-dropin-outdated
+}
+
+apply_dropins() {
+  local file
+  [ "${#DROPIN_CONTENT[@]}" -gt 0 ] || return 0
+  for file in "${!DROPIN_CONTENT[@]}"; do
+    mkdir -p "${file%/*}"
+    printf '%s' "${DROPIN_CONTENT[$file]}" >"$file.tmp" && mv "$file.tmp" "$file"
+    WRITES=$((WRITES + 1))
+  done
+  networkctl reload >&2 || die 4 "networkctl reload failed"
+  WRITES=$((WRITES + 1))
+  change add "reload systemd-networkd" networkd-dropin-written
+}
+
+# ---------------------------------------------------------------- apply
+apply_batch() {
+  local key
+  if [ "${#BATCH[@]}" -gt 0 ]; then
+    printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed (see above); run again to retry"
+    WRITES=$((WRITES + ${#BATCH[@]}))
+  fi
+  # The record is our proof of ownership: rewrite it only when it changed.
+  local new="" old=""
+  new=$(for key in "${!NEW_RECORD[@]}"; do echo "$key"; done | sort)
+  [ -f "$RECORD" ] && old=$(cat "$RECORD")
+  if [ "$new" != "$old" ]; then
+    printf '%s\n' "$new" >"$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
+  fi
+}
+
+# networkd applies a reload asynchronously: wait until the kernel shows every wanted address.
+wait_networkd_applied() {
+  local tries=50 mac ip dev ok
+  [ "${#DROPIN_CONTENT[@]}" -gt 0 ] || return 0
+  while [ $tries -gt 0 ]; do
+    read_kernel
+    ok=true
+    for mac in "${ENI_MACS[@]}"; do
+      dev=${LINK_BY_MAC[$mac]}
+      for ip in ${ENI_IPS[$mac]}; do [ -n "${ADDR_PREFIX["$dev $ip"]:-}" ] || ok=false; done
+    done
+    $ok && return 0
+    tries=$((tries - 1))
+    sleep 0.1
+  done
+  die 4 "systemd-networkd did not apply the drop-ins within 5 s"
+}
+
+# ---------------------------------------------------------------- amazon-ec2-net-utils
+check_netutils() {
+  local mac dev ip bad="" out
+  for mac in "${ENI_MACS[@]}"; do
+    dev=${LINK_BY_MAC[$mac]}
+    for ip in ${ENI_IPS[$mac]}; do
+      if [ -z "${ADDR_PREFIX["$dev $ip"]:-}" ]; then bad+=" $dev"; continue; fi
+      [ "$mac" = "$PRIMARY_MAC" ] && continue
+      out=$(ip -o route get 192.0.2.1 from "$ip" 2>/dev/null || true)
+      [[ $out == *" dev $dev "* ]] || bad+=" $dev"
+    done
+  done
+  if [ -z "$bad" ]; then note "amazon-ec2-net-utils state matches IMDS"; return 0; fi
+  for dev in $(tr ' ' '\n' <<<"$bad" | sort -u); do
+    change add "refresh amazon-ec2-net-utils for $dev" netutils-state-differs
+    $DRY_RUN || systemctl start "refresh-policy-routes@$dev.service" >&2 || true
+  done
+  emit_json 8 "amazon-ec2-net-utils state differs from IMDS"
+  exit 8
+}
+
+# ---------------------------------------------------------------- verify
+verify() {
+  local eip priv got failed=0
+  [ -n "$VERIFY_URL" ] || return 0
+  for eip in $(printf '%s\n' "${!ENI_ASSOC[@]}" | sort); do
+    priv=${ENI_ASSOC[$eip]}
+    got=$(curl -sS --interface "$priv" --connect-timeout 3 --max-time 5 "$VERIFY_URL" 2>/dev/null | tr -d ' \r\n' || true)
+    if [ "$got" = "$eip" ]; then
+      [ "$OUTPUT" = json ] || echo "verify ok private=$priv public=$eip"
+      VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"$got\",\"ok\":true}")
+    else
+      got=${got:0:40}
+      echo "verify mismatch private=$priv expected=$eip observed=${got:-none}" >&2
+      VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"${got//[^0-9A-Za-z.:]/}\",\"ok\":false}")
+      failed=1
+    fi
+  done
+  [ "$failed" = 0 ] || die 5 "verify found a mismatch"
+}
+
+# ---------------------------------------------------------------- install / uninstall
+# write_file PATH CONTENT: write only when different, so --install is idempotent and says what it changed.
+write_file() {
+  local path=$1 content=$2
+  if [ -f "$path" ] && [ "$(cat "$path"; echo x)" = "${content}x" ]; then return 0; fi
+  $DRY_RUN || { mkdir -p "${path%/*}"; printf '%s' "$content" >"$path.tmp"; mv "$path.tmp" "$path"; }
+  change add "install $path" install
+}
+
+link_file() {
+  [ -L "$2" ] && [ "$(readlink "$2")" = "$1" ] && return 0
+  $DRY_RUN || { mkdir -p "${2%/*}"; ln -sfn "$1" "$2"; }
+  change add "enable $2" install
+}
+
+install_units() {
+  local self
+  self=$(cat "$0") || die 7 "cannot read own script $0"
+  write_file "$INSTALL_PATH" "$self"$'\n'
+  $DRY_RUN || chmod 0755 "$INSTALL_PATH"
+  write_file "$UNIT_DIR/$UNIT.service" "[Unit]
+Description=eip-autopilot guest sync (IMDS private IPs -> addresses and source routing)
+Documentation=https://github.com/eip-autopilot/eip-autopilot/blob/main/docs/guest.md
+Wants=network-online.target
+After=network-online.target systemd-networkd.service
+
+[Service]
+Type=oneshot
+ExecStart=$INSTALL_PATH
+
+[Install]
+WantedBy=multi-user.target
+"
+  write_file "$UNIT_DIR/$UNIT.timer" "[Unit]
+Description=eip-autopilot guest sync every 60 s
+
+[Timer]
+OnBootSec=30s
+OnUnitActiveSec=60s
+AccuracySec=5s
+
+[Install]
+WantedBy=timers.target
+"
+  # Enabling is two symlinks; doing it by hand works with or without a running systemd (images, chroots).
+  link_file "$UNIT_DIR/$UNIT.service" "$UNIT_DIR/multi-user.target.wants/$UNIT.service"
+  link_file "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/timers.target.wants/$UNIT.timer"
+  if [ -d /run/systemd/system ] && ! $DRY_RUN && [ "${#ADDED[@]}" -gt 0 ]; then
+    if ! { systemctl daemon-reload && systemctl start "$UNIT.timer"; }; then die 4 "systemctl could not start $UNIT.timer"; fi
+  fi
+}
+
+uninstall() {
+  local f key ip dev prio from table dst via
+  if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl disable --now "$UNIT.timer" >&2 2>/dev/null || true; fi
+  for f in "$UNIT_DIR/timers.target.wants/$UNIT.timer" "$UNIT_DIR/multi-user.target.wants/$UNIT.service" \
+    "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/$UNIT.service" "$INSTALL_PATH"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then $DRY_RUN || rm -f "$f"; change del "remove $f" uninstall; fi
+  done
+  if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl daemon-reload >&2 || true; fi
+  read_kernel
+  BATCH=()
+  for key in "${!RECORDED[@]}"; do
+    ip=${key#* }
+    ours_on_link "$key" || continue
+    dev=$DEV
+    BATCH+=("address del $ip/32 dev $dev"); change del "del $ip/32 dev $dev" uninstall
+  done
+  for key in "${!CUR_RULES[@]}"; do
+    prio=${key% *} from=${key#* }
+    BATCH+=("rule del from $from/32 lookup $prio priority $prio"); change del "del rule from $from table $prio" uninstall
+  done
+  for key in "${!CUR_ROUTES[@]}"; do
+    read -r table dst via dev <<<"$key"
+    [ "$via" = - ] && via="" || via="via $via"
+    BATCH+=("route del $dst $via dev $dev table $table proto $PROTO"); change del "del route $dst dev $dev table $table" uninstall
+  done
+  local reload=false
+  for f in "$NETWORKD_DIR"/*.network.d/"$DROPIN_NAME"; do
+    [ -e "$f" ] || continue
+    $DRY_RUN || rm -f "$f"; change del "remove $f" uninstall; reload=true
+  done
+  $DRY_RUN && return 0
+  if [ "${#BATCH[@]}" -gt 0 ]; then printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed"; fi
+  WRITES=${#BATCH[@]}
+  if $reload; then networkctl reload >&2 || true; fi
+  rm -f "$RECORD"
+}
+
+# ---------------------------------------------------------------- main
+main() {
+  parse_args "$@"
+  [ "$(id -u)" = 0 ] || die 7 "must run as root"
+  local cmd
+  for cmd in ip curl flock; do command -v "$cmd" >/dev/null || die 7 "missing command $cmd"; done
+  mkdir -p "$STATE_DIR"
+  exec 9>"$STATE_DIR/lock"
+  flock -w 60 9 || die 6 "another guest-sync run holds $STATE_DIR/lock"
+
+  if [ "$ACTION" = uninstall ]; then uninstall; emit_json 0; exit 0; fi
+  [ "$ACTION" = install ] && install_units
+
+  local want_assoc=false
+  [ -n "$VERIFY_URL" ] || [ "$OUTPUT" = json ] && want_assoc=true
+  read_imds "$want_assoc"
+  read_kernel
+  wait_for_enis
+  detect_manager
+  [ "$MANAGER" = netutils ] && check_netutils
+  plan
+  if ! $DRY_RUN; then
+    apply_batch
+    apply_dropins
+    wait_networkd_applied
+  fi
+  [ "$OUTPUT" = json ] || [ "${#ADDED[@]}${#REMOVED[@]}" != 00 ] || echo "in sync unchanged=$UNCHANGED"
+  verify
+  emit_json 0
+}
+
+main "$@"

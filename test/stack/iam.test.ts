@@ -1,0 +1,152 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type CfnTemplate, packageStack } from '../../local/stack/package.js';
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+let template: CfnTemplate;
+
+beforeAll(() => {
+  template = packageStack().template;
+});
+
+function statements(role: string): Statement[] {
+  const policies = template.Resources[role]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+  return policies.flatMap((p) => p.PolicyDocument.Statement);
+}
+
+const actions = (s: Statement): string[] => [s.Action].flat();
+const actionSet = (role: string): string[] => [...new Set(statements(role).flatMap(actions))].sort();
+const ROLES = ['IntakeRole', 'ReconcileRole', 'SweepRole', 'CommandStatusRole'];
+
+describe('IAM: what each function may call', () => {
+  it('intake may only enqueue jobs (and write its logs)', () => {
+    expect(actionSet('IntakeRole')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage']);
+    const send = statements('IntakeRole').find((s) => actions(s).includes('sqs:SendMessage'));
+    expect(send?.Resource).toEqual({ 'Fn::GetAtt': ['JobQueue', 'Arn'] });
+  });
+
+  it('reconcile may make exactly the calls the reconciler makes', () => {
+    expect(actionSet('ReconcileRole')).toEqual(
+      [
+        'ec2:AllocateAddress',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:AssociateAddress',
+        'ec2:AttachNetworkInterface',
+        'ec2:CreateNetworkInterface',
+        'ec2:CreateTags',
+        'ec2:DeleteNetworkInterface',
+        'ec2:DeleteTags',
+        'ec2:DescribeAccountAttributes',
+        'ec2:DescribeAddresses',
+        'ec2:DescribeInstanceTypes',
+        'ec2:DescribeInstances',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DetachNetworkInterface',
+        'ec2:DisassociateAddress',
+        'ec2:ModifyNetworkInterfaceAttribute',
+        'ec2:ReleaseAddress',
+        'ec2:UnassignPrivateIpAddresses',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'ssm:SendCommand',
+      ].sort(),
+    );
+  });
+
+  it('sweep may describe, enqueue, and release owned EIPs', () => {
+    expect(actionSet('SweepRole')).toEqual(
+      [
+        'ec2:DescribeAddresses',
+        'ec2:DescribeInstances',
+        'ec2:DisassociateAddress',
+        'ec2:ReleaseAddress',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+  });
+
+  it('command-status may only write the status tag', () => {
+    expect(actionSet('CommandStatusRole')).toEqual(['ec2:CreateTags', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    const tag = statements('CommandStatusRole').find((s) => actions(s).includes('ec2:CreateTags'));
+    expect(tag?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['eip-autopilot:status'] } });
+  });
+});
+
+describe('IAM: scoping', () => {
+  it.each(ROLES)('%s: Resource "*" only for Describe calls, which support no resource-level permissions', (role) => {
+    for (const s of statements(role)) {
+      if ([s.Resource].flat().includes('*')) {
+        for (const action of actions(s)) expect(action).toMatch(/^ec2:Describe[A-Za-z]+$/);
+      }
+    }
+  });
+
+  it.each(ROLES)('%s: no wildcard in any action and only Allow statements', (role) => {
+    for (const s of statements(role)) {
+      expect(s.Effect).toBe('Allow');
+      for (const action of actions(s)) expect(action).not.toContain('*');
+    }
+  });
+
+  it('only EIPs born tagged eip-autopilot:managed=true can be allocated or released', () => {
+    for (const role of ['ReconcileRole', 'SweepRole']) {
+      for (const s of statements(role).filter((x) => actions(x).some((a) => /ReleaseAddress|AllocateAddress/.test(a)))) {
+        const key = actions(s).includes('ec2:AllocateAddress')
+          ? 'aws:RequestTag/eip-autopilot:managed'
+          : 'aws:ResourceTag/eip-autopilot:managed';
+        expect(s.Condition?.StringEquals?.[key]).toBe('true');
+      }
+    }
+  });
+
+  it('tags EIPs and ENIs only as part of creating them', () => {
+    const tagAtCreate = statements('ReconcileRole').find((s) => s.Sid === 'TagOnlyAtCreation');
+    expect(tagAtCreate?.Condition).toEqual({
+      StringEquals: { 'ec2:CreateAction': ['AllocateAddress', 'CreateNetworkInterface'] },
+    });
+  });
+
+  it('runs SendCommand only with our document, on instances carrying the count tag or our status tag', () => {
+    const send = statements('ReconcileRole').filter((s) => actions(s).includes('ssm:SendCommand'));
+    const byResource = send.map((s) => [(s.Resource as { 'Fn::Sub': string })['Fn::Sub'], s.Condition]);
+    // CloudFormation Fn::Sub text, written with %{ so that it does not read as a broken JS template literal.
+    const sub = (arn: string) => arn.replaceAll('%{', '$' + '{');
+    expect(byResource).toEqual([
+      [sub('arn:%{AWS::Partition}:ssm:%{AWS::Region}:%{AWS::AccountId}:document/%{GuestDocument}'), undefined],
+      [
+        sub('arn:%{AWS::Partition}:ec2:%{AWS::Region}:%{AWS::AccountId}:instance/*'),
+        { StringLike: { 'ssm:resourceTag/eip-count': '*' } },
+      ],
+      [
+        sub('arn:%{AWS::Partition}:ec2:%{AWS::Region}:%{AWS::AccountId}:instance/*'),
+        { StringLike: { 'ssm:resourceTag/eip-autopilot:status': '*' } },
+      ],
+    ]);
+  });
+
+  it('changes ENIs (attach, detach, delete, modify) only when eip-autopilot created them', () => {
+    const eni = statements('ReconcileRole').find((s) => s.Sid === 'ManageOwnedEni');
+    expect(actions(eni as Statement).sort()).toEqual(
+      [
+        'ec2:AttachNetworkInterface',
+        'ec2:DeleteNetworkInterface',
+        'ec2:DetachNetworkInterface',
+        'ec2:ModifyNetworkInterfaceAttribute',
+      ].sort(),
+    );
+    expect(eni?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/eip-autopilot:managed': 'true' } });
+  });
+});
