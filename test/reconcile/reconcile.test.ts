@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearTypeCache, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
+import { manualClock } from '../../local/region/model/index.js';
 import { killAfter, makeWorld, type World } from '../helpers/region';
 
 let world: World | undefined;
@@ -249,6 +250,17 @@ describe('Function: reconcileInstance (on the region model)', () => {
     const outcome = await reconcileInstance('i-0123456789abcdef0', world.deps);
     expect(outcome).toMatchObject({ state: undefined, retryLater: 'instance-not-found' });
     expect(world.since().writes).toEqual([]);
+  });
+
+  it('retries while a just-launched instance is not visible yet, then converges', async () => {
+    const clock = manualClock();
+    world = await makeWorld({ launchVisibilityDelayMs: 5_000, clock: clock.now });
+    const id = await world.launch('t3.medium', { 'eip-count': '1' });
+    world.mark();
+    expect(await reconcileInstance(id, world.deps)).toMatchObject({ retryLater: 'instance-not-found' });
+    expect(world.since().writes).toEqual([]);
+    clock.advance(5_000);
+    expect(await reconcileInstance(id, world.deps)).toMatchObject({ placed: 1, retryLater: undefined });
   });
 
   it('gives a pool address back without removing another instance\'s claim on it', async () => {
