@@ -95,7 +95,8 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       }
       await ec2.deleteTags({
         Resources: [action.allocationId],
-        Tags: [{ Key: TAG.instanceId }, { Key: TAG.assignedIp }],
+        // With a value, DeleteTags removes the tag only if it still names this instance: never another's claim.
+        Tags: [{ Key: TAG.instanceId, Value: instanceId }, { Key: TAG.assignedIp }],
       });
       return { action, result: 'done' };
     case 'unassign-private-ip':
@@ -164,7 +165,7 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       if (allocationId === undefined) return { action, result: 'skipped', error: 'allocation failed' };
       const where = resolve(action.target, produced);
       if (where === undefined) {
-        await undoAcquisition(action, allocationId, ec2);
+        await undoAcquisition(action, allocationId, instanceId, ec2);
         return { action, result: 'skipped', error: 'private IP not created' };
       }
       try {
@@ -175,7 +176,7 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
           AllowReassociation: false,
         });
       } catch (err) {
-        await undoAcquisition(action, allocationId, ec2);
+        await undoAcquisition(action, allocationId, instanceId, ec2);
         throw err;
       }
       if (action.assignedIp && 'allocationId' in action.allocation) {
@@ -200,10 +201,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
  * An address we could not associate must not stay allocated and idle (it costs money every hour): an owned one is
  * released, a pool one goes back to the pool. Best effort; the next reconcile finds whatever is left.
  */
-async function undoAcquisition(action: Extract<Action, { kind: 'associate' }>, allocationId: string, ec2: Ec2Port) {
+async function undoAcquisition(action: Extract<Action, { kind: 'associate' }>, allocationId: string, instanceId: string, ec2: Ec2Port) {
   try {
     if (action.fromPool) {
-      await ec2.deleteTags({ Resources: [allocationId], Tags: [{ Key: TAG.instanceId }] });
+      // Two instances can race for one pool address; the loser must not remove the winner's claim.
+      await ec2.deleteTags({ Resources: [allocationId], Tags: [{ Key: TAG.instanceId, Value: instanceId }] });
     } else {
       await ec2.releaseAddress(allocationId);
       count('Releases');

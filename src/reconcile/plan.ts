@@ -2,6 +2,9 @@ import { MAX_TAG_VALUE, TAG } from '../tags';
 import type { DesiredState } from './desired';
 import type { ActualState, AddressView, EniView } from './observe';
 
+/** Default "EC2-VPC Elastic IPs" quota per Region (L-0263D0A3). */
+export const DEFAULT_EIP_QUOTA = 5;
+
 /** Network limits of an instance type (DescribeInstanceTypes → NetworkInfo). */
 export interface TypeLimits {
   instanceType: string;
@@ -110,7 +113,10 @@ interface Slot {
 function isHeld(a: AddressView, actual: ActualState, ourEnis: Set<string>): boolean {
   if (a.managed && a.instanceTag === actual.instanceId) return true;
   if (a.pool === undefined) return false;
-  return a.instanceTag === actual.instanceId || (a.eniId !== undefined && ourEnis.has(a.eniId));
+  // A pool address is ours while it sits on our ENIs, or while our claim is on it and nobody associated it. One we
+  // claimed that is now associated elsewhere was taken by someone else: never pull it back.
+  if (a.eniId !== undefined && ourEnis.has(a.eniId)) return true;
+  return a.instanceTag === actual.instanceId && !a.associationId;
 }
 
 function removal(a: AddressView, reason: RemoveReason): Action[] {
@@ -260,8 +266,12 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
         .slice(0, stillNeed);
       if (poolFree.length < stillNeed) shortReason = `pool "${pool}" has no free address`;
     } else {
-      if (ctx.quota === undefined) return finish([], keep.length, wanted, ['quota']);
-      allocatable = Math.min(stillNeed, Math.max(0, ctx.quota - actual.addresses.length));
+      // Below the default quota (5, the floor AWS grants every account) the quota read is skipped; should an
+      // account have less anyway, AddressLimitExceeded is handled like a race with another writer.
+      const fitsDefault = actual.addresses.length + stillNeed <= DEFAULT_EIP_QUOTA;
+      if (ctx.quota === undefined && !fitsDefault) return finish([], keep.length, wanted, ['quota']);
+      const quota = ctx.quota ?? DEFAULT_EIP_QUOTA;
+      allocatable = Math.min(stillNeed, Math.max(0, quota - actual.addresses.length));
       if (allocatable < stillNeed) shortReason = 'AddressLimitExceeded';
     }
   }

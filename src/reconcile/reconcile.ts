@@ -121,6 +121,9 @@ export async function reconcileInstance(
   } else if (acquireFailure && isRetryLater(acquireFailure.cause)) {
     retryLater = `${acquireFailure.action.kind} failed: ${acquireFailure.error}`;
   }
+  // Right after launch DescribeInstances may not show the instance yet (eventual consistency): try again later.
+  // A job for an instance that never existed ends in the dead-letter queue after maxReceiveCount attempts.
+  if (!actual.exists && planned.every((a) => a.kind === 'noop')) retryLater = 'instance-not-found';
   const guestFailure = failed.find((o) => o.action.kind === 'sync-guest');
   if (guestFailure) {
     if (isAgentNotRegistered(guestFailure.cause)) {

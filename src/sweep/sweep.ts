@@ -30,7 +30,8 @@ const FILTER_VALUES = 200;
  */
 export function driftOf(instanceId: string, instance: Instance | undefined, addresses: Address[], config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>): string | undefined {
   const actual = toActual(instanceId, instance, addresses);
-  const plan = planInstance(desiredFromTags(actual.tags, config), actual, { countTagKey: config.countTagKey });
+  // The sweep asks only whether there is work, not how much fits: no quota limit here.
+  const plan = planInstance(desiredFromTags(actual.tags, config), actual, { countTagKey: config.countTagKey, quota: Number.MAX_SAFE_INTEGER });
   if (plan.missing.length > 0) return 'missing-addresses';
   const work = plan.actions.find((a) => a.kind !== 'noop');
   return work ? work.reason : undefined;

@@ -77,7 +77,7 @@ describe('Function: main (CLI)', () => {
     world = await makeWorld();
     const id = await world.launch('t3.medium', { 'eip-count': '1' });
     const dry = await run(['sweep', '--dry-run', '--json'], world);
-    expect(JSON.parse(dry.out)).toEqual({ scanned: 1, drifted: [{ instanceId: id, drift: 'missing-addresses' }], reconciled: [] });
+    expect(JSON.parse(dry.out)).toEqual({ scanned: 1, drifted: [{ instanceId: id, drift: 'address-without-eip' }], reconciled: [] });
     const wet = await run(['sweep'], world);
     expect(wet.code).toBe(0);
     expect(wet.out).toContain(`reconciled ${id}: 1/1 syncing 1/1`);

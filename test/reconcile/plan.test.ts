@@ -34,10 +34,18 @@ describe('Function: planInstance', () => {
   });
 
   describe('fresh instance', () => {
-    it('asks for the quota before allocating', () => {
-      const plan = planInstance(want(1), actual(), { countTagKey: 'eip-count' });
+    it('asks for the quota before allocating beyond the default quota of 5', () => {
+      const plan = planInstance(want(6), actual(), { countTagKey: 'eip-count', limits: t3medium });
       expect(plan.missing).toEqual(['quota']);
       expect(plan.actions).toEqual([{ kind: 'noop', reason: 'nothing-to-do' }]);
+    });
+
+    it('skips the quota read when the Region stays within the default quota', () => {
+      const others = [address({ managed: false, instanceTag: undefined }), address({ managed: false, instanceTag: undefined })];
+      const within = planInstance(want(3), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
+      expect(within.missing).toEqual([]);
+      const beyond = planInstance(want(4), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
+      expect(beyond.missing).toEqual(['quota']);
     });
 
     it('puts the first EIP on the primary private IP, with the full association form', () => {
@@ -246,6 +254,12 @@ describe('Function: planInstance', () => {
 
     it('does not take a pool address reserved by another instance', () => {
       const taken = address({ managed: false, instanceTag: 'i-other', pool: 'partners' });
+      const plan = planInstance(want(1, { pool: 'partners' }), actual({ addresses: [taken] }), ctx());
+      expect(plan.actions).toEqual([{ kind: 'write-status', value: 'error: pool "partners" has no free address', reason: 'status-changed' }]);
+    });
+
+    it('never pulls back a pool address someone associated elsewhere, even with our claim on it', () => {
+      const taken = placedAt('eni-other', '10.9.9.9', { managed: false, pool: 'partners' });
       const plan = planInstance(want(1, { pool: 'partners' }), actual({ addresses: [taken] }), ctx());
       expect(plan.actions).toEqual([{ kind: 'write-status', value: 'error: pool "partners" has no free address', reason: 'status-changed' }]);
     });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearTypeCache, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
+import { manualClock } from '../../local/region/model/index.js';
 import { killAfter, makeWorld, type World } from '../helpers/region';
 
 let world: World | undefined;
@@ -241,6 +242,51 @@ describe('Function: reconcileInstance (on the region model)', () => {
     const id = await world.launch('t3.medium', { 'eip-count': '1' });
     const outcome = await reconcileInstance(id, world.deps);
     expect(outcome).toMatchObject({ placed: 1, status: 'pending: guest agent not registered yet', retryLater: 'guest-agent-not-registered' });
+  });
+
+  it('asks for a retry when EC2 does not show the instance (yet)', async () => {
+    world = await makeWorld();
+    world.mark();
+    const outcome = await reconcileInstance('i-0123456789abcdef0', world.deps);
+    expect(outcome).toMatchObject({ state: undefined, retryLater: 'instance-not-found' });
+    expect(world.since().writes).toEqual([]);
+  });
+
+  it('retries while a just-launched instance is not visible yet, then converges', async () => {
+    const clock = manualClock();
+    world = await makeWorld({ launchVisibilityDelayMs: 5_000, clock: clock.now });
+    const id = await world.launch('t3.medium', { 'eip-count': '1' });
+    world.mark();
+    expect(await reconcileInstance(id, world.deps)).toMatchObject({ retryLater: 'instance-not-found' });
+    expect(world.since().writes).toEqual([]);
+    clock.advance(5_000);
+    expect(await reconcileInstance(id, world.deps)).toMatchObject({ placed: 1, retryLater: undefined });
+  });
+
+  it('gives a pool address back without removing another instance\'s claim on it', async () => {
+    world = await makeWorld();
+    const p = await world.region.ec2('AllocateAddress', { Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'eip-autopilot:pool', Value: 'partners' }] }] });
+    const id = await world.launch('t3.medium', { 'eip-count': '1', 'eip-pool': 'partners' });
+    const w = world;
+    const racing: ReconcileDeps = {
+      ...w.deps,
+      ec2: {
+        ...w.deps.ec2,
+        async associateAddress(input) {
+          // Another instance claims and associates the same address between our tag and our associate.
+          const rival = await w.launch('t3.medium', {});
+          const inst = await w.deps.ec2.describeInstance(rival);
+          await w.region.ec2('CreateTags', { Resources: [p.AllocationId ?? ''], Tags: [{ Key: 'eip-autopilot:instance-id', Value: rival }] });
+          await w.region.ec2('AssociateAddress', { AllocationId: p.AllocationId, NetworkInterfaceId: inst?.NetworkInterfaces?.[0]?.NetworkInterfaceId, AllowReassociation: false });
+          return w.deps.ec2.associateAddress(input);
+        },
+      },
+    };
+    const outcome = await reconcileInstance(id, racing);
+    expect(outcome.status).toBe('degraded 0/1: Resource.AlreadyAssociated');
+    const [addr] = await world.deps.ec2.describeAddresses();
+    expect(addr?.Tags?.find((t) => t.Key === 'eip-autopilot:instance-id')?.Value).not.toBe(id);
+    expect(addr?.Tags?.find((t) => t.Key === 'eip-autopilot:instance-id')).toBeDefined();
   });
 
   it('writes nothing in dry-run mode', async () => {

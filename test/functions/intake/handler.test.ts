@@ -52,7 +52,7 @@ describe('Function: intake handler', () => {
     await world.launch('t3.medium', { Name: 'untagged' });
     await handler(fixture('scheduled-event'), context);
     expect(drain()).toEqual([
-      { body: { instanceId: drifting, reason: 'sweep:missing-addresses' }, group: drifting, dedup: `53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa-${drifting}` },
+      { body: { instanceId: drifting, reason: 'sweep:address-without-eip' }, group: drifting, dedup: `53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa-${drifting}` },
     ]);
   });
 

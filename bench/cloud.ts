@@ -1,0 +1,108 @@
+/**
+ * Cloud reconciler benchmark: API calls per reconcile and per sweep. Prints a table; asserts nothing.
+ * Reconciles run against the local region model (the same one the tests use) through the real SDK adapters;
+ * the sweep runs over a synthetic fleet of 10,000 instances behind the EC2 port.
+ */
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import { logger } from '../src/logger';
+import { clearTypeCache, reconcileInstance } from '../src/reconcile/reconcile';
+import { sweep } from '../src/sweep/sweep';
+import { makeFleet } from '../test/helpers/fleet';
+import { makeWorld } from '../test/helpers/region';
+
+interface Row {
+  case: string;
+  reads: number;
+  ec2Writes: number;
+  ssm: number;
+  total: number;
+  target: string;
+}
+
+async function fresh(n: number, type: string, warm: boolean): Promise<Row[]> {
+  clearTypeCache();
+  const world = await makeWorld({ eipQuota: 100 });
+  try {
+    if (warm) {
+      // Another instance of the same type fills the type-limits cache first, as in a warm Lambda.
+      const other = await world.launch(type, { 'eip-count': '2' });
+      await reconcileInstance(other, world.deps);
+    }
+    const id = await world.launch(type, { 'eip-count': String(n) });
+    world.mark();
+    await reconcileInstance(id, world.deps);
+    const first = world.since();
+    await world.settleGuest();
+    world.mark();
+    await reconcileInstance(id, world.deps);
+    const steady = world.since();
+    const ssm = first.writes.filter((w) => w === 'SendCommand').length;
+    const ec2Writes = first.writes.length - ssm;
+    const rows: Row[] = [
+      {
+        case: `fresh N=${n} ${type}${warm ? ' (type cached)' : ' (cold)'}`,
+        reads: first.reads.length,
+        ec2Writes,
+        ssm,
+        total: first.reads.length + first.writes.length,
+        target: `EC2 ${first.reads.length + ec2Writes} <= ${2 * n + 5}`,
+      },
+    ];
+    if (warm) {
+      rows.push({
+        case: `steady rerun N=${n}`,
+        reads: steady.reads.length,
+        ec2Writes: steady.writes.length,
+        ssm: 0,
+        total: steady.reads.length + steady.writes.length,
+        target: '2 reads + 0 writes',
+      });
+    }
+    return rows;
+  } finally {
+    world.mocks.restore();
+    clearTypeCache();
+  }
+}
+
+/** Prints API calls per fresh and steady reconcile (N = 1, 3, 8) and per sweep over 10,000 instances. */
+export async function run(): Promise<void> {
+  const level = logger.getLevelName();
+  logger.setLogLevel('SILENT');
+  try {
+    const rows: Row[] = [];
+    for (const [n, type] of [
+      [1, 't3.medium'],
+      [3, 't3.medium'],
+      [8, 'm5.large'],
+    ] as const) {
+      rows.push(...(await fresh(n, type, false)), ...(await fresh(n, type, true)));
+    }
+    const fleet = makeFleet(10_000);
+    const started = performance.now();
+    const result = await sweep(fleet.port, { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' });
+    const ms = performance.now() - started;
+    rows.push({
+      case: `sweep 10,000 instances (${result.drifted.length} drifted, ${ms.toFixed(0)} ms CPU)`,
+      reads: fleet.calls.length,
+      ec2Writes: 0,
+      ssm: 0,
+      total: fleet.calls.length,
+      target: '<= 12',
+    });
+    const drifted = makeFleet(10_000, 100, 50);
+    await sweep(drifted.port, { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' });
+    rows.push({ case: 'sweep 10,000 (100 drifted, 50 orphans)', reads: drifted.calls.length, ec2Writes: 0, ssm: 0, total: drifted.calls.length, target: '<= 12' });
+
+    console.log('\n## cloud reconciler: API calls');
+    const head = ['case', 'reads', 'EC2 writes', 'SSM', 'total', 'target'];
+    const cells = rows.map((r) => [r.case, String(r.reads), String(r.ec2Writes), String(r.ssm), String(r.total), r.target]);
+    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+    for (const line of [head, ...cells]) console.log(line.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  '));
+  } finally {
+    logger.setLogLevel(level as LogLevel);
+  }
+}
+
+// Runnable on its own: `npx tsx bench/cloud.ts`.
+if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -1,0 +1,126 @@
+import {
+  AllocateAddressCommand,
+  AssociateAddressCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
+  ReleaseAddressCommand,
+} from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ec2Adapter } from '../../src/aws/ec2-port';
+import { ssmAdapter } from '../../src/aws/ssm-port';
+import { type ExecuteDeps, executePlan, mapLimit } from '../../src/reconcile/execute';
+import type { Action } from '../../src/reconcile/plan';
+import { ID } from '../helpers/world';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+let deps: ExecuteDeps;
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+  deps = { ec2: ec2Adapter(new EC2Client({ region: 'us-east-1' })), ssm: ssmAdapter(new SSMClient({ region: 'us-east-1' })), guestDocumentName: 'doc', dryRun: false };
+});
+afterEach(() => {
+  ec2Mock.reset();
+});
+
+const allocate: Action = { kind: 'allocate', ref: 'new-0', assignedIp: true, reason: 'address-without-eip' };
+const associate: Action = {
+  kind: 'associate',
+  allocation: { ref: 'new-0' },
+  target: { eniId: 'eni-0', privateIp: '10.0.0.11' },
+  assignedIp: true,
+  fromPool: false,
+  reason: 'address-without-eip',
+};
+
+describe('Function: executePlan', () => {
+  it('allocates born-tagged and associates with ENI + private IP, never reassociating', async () => {
+    ec2Mock.on(AllocateAddressCommand).resolves({ AllocationId: 'eipalloc-1', PublicIp: '203.0.113.1' });
+    ec2Mock.on(AssociateAddressCommand).resolves({ AssociationId: 'eipassoc-1' });
+    const outcomes = await executePlan(ID, [allocate, associate], deps);
+    expect(outcomes.map((o) => o.result)).toEqual(['done', 'done']);
+    expect(ec2Mock.commandCalls(AllocateAddressCommand)[0]?.args[0].input).toEqual({
+      Domain: 'vpc',
+      TagSpecifications: [
+        {
+          ResourceType: 'elastic-ip',
+          Tags: [
+            { Key: 'eip-autopilot:managed', Value: 'true' },
+            { Key: 'eip-autopilot:instance-id', Value: ID },
+            { Key: 'eip-autopilot:assigned-ip', Value: 'true' },
+          ],
+        },
+      ],
+    });
+    expect(ec2Mock.commandCalls(AssociateAddressCommand)[0]?.args[0].input).toEqual({
+      AllocationId: 'eipalloc-1',
+      NetworkInterfaceId: 'eni-0',
+      PrivateIpAddress: '10.0.0.11',
+      AllowReassociation: false,
+    });
+  });
+
+  it('releases a fresh address at once when its association fails', async () => {
+    ec2Mock.on(AllocateAddressCommand).resolves({ AllocationId: 'eipalloc-1', PublicIp: '203.0.113.1' });
+    ec2Mock.on(AssociateAddressCommand).rejects(Object.assign(new Error('taken'), { name: 'Resource.AlreadyAssociated' }));
+    ec2Mock.on(ReleaseAddressCommand).resolves({});
+    const outcomes = await executePlan(ID, [allocate, associate], deps);
+    expect(outcomes.map((o) => [o.result, o.error])).toEqual([
+      ['done', undefined],
+      ['failed', 'Resource.AlreadyAssociated'],
+    ]);
+    expect(ec2Mock.commandCalls(ReleaseAddressCommand).map((c) => c.args[0].input)).toEqual([{ AllocationId: 'eipalloc-1' }]);
+  });
+
+  it('skips the association of an allocation that failed', async () => {
+    ec2Mock.on(AllocateAddressCommand).rejects(Object.assign(new Error('quota'), { name: 'AddressLimitExceeded' }));
+    const outcomes = await executePlan(ID, [allocate, associate], deps);
+    expect(outcomes.map((o) => [o.result, o.error])).toEqual([
+      ['failed', 'AddressLimitExceeded'],
+      ['skipped', 'allocation failed'],
+    ]);
+    expect(ec2Mock.commandCalls(AssociateAddressCommand)).toHaveLength(0);
+  });
+
+  it('creates an ENI with its ClientToken, attaches it and sets DeleteOnTermination', async () => {
+    ec2Mock.on(CreateNetworkInterfaceCommand).resolves({ NetworkInterface: { NetworkInterfaceId: 'eni-9', PrivateIpAddress: '10.0.0.30', PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.0.30' }] } });
+    ec2Mock.on(AttachNetworkInterfaceCommand).resolves({ AttachmentId: 'eni-attach-9' });
+    ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+    const create: Action = { kind: 'create-eni', deviceIndex: 1, subnetId: 'subnet-1', securityGroupIds: ['sg-1'], secondaryCount: 0, clientToken: 'tok-1', reason: 'existing-enis-full' };
+    await executePlan(ID, [create], deps);
+    expect(ec2Mock.commandCalls(CreateNetworkInterfaceCommand)[0]?.args[0].input).toMatchObject({ SubnetId: 'subnet-1', Groups: ['sg-1'], ClientToken: 'tok-1' });
+    expect(ec2Mock.commandCalls(AttachNetworkInterfaceCommand)[0]?.args[0].input).toEqual({ NetworkInterfaceId: 'eni-9', InstanceId: ID, DeviceIndex: 1 });
+    expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)[0]?.args[0].input).toEqual({
+      NetworkInterfaceId: 'eni-9',
+      Attachment: { AttachmentId: 'eni-attach-9', DeleteOnTermination: true },
+    });
+  });
+
+  it('makes no call in dry-run mode', async () => {
+    const outcomes = await executePlan(ID, [allocate, associate], { ...deps, dryRun: true });
+    expect(outcomes.map((o) => o.result)).toEqual(['skipped', 'skipped']);
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+});
+
+describe('Function: mapLimit', () => {
+  it('never runs more than the limit at once and keeps the order', async () => {
+    let running = 0;
+    let peak = 0;
+    const out = await mapLimit([1, 2, 3, 4, 5, 6, 7, 8, 9], 4, async (n) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 1));
+      running--;
+      return n * 2;
+    });
+    expect(out).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(peak).toBe(4);
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { toActual } from '../../src/reconcile/observe';
+
+describe('Function: toActual', () => {
+  it('orders ENIs by device index and IPs primary first, and spots non-EIP public IPs', () => {
+    const actual = toActual(
+      'i-1',
+      {
+        InstanceId: 'i-1',
+        State: { Name: 'running' },
+        InstanceType: 't3.medium',
+        NetworkInterfaces: [
+          { NetworkInterfaceId: 'eni-b', Description: 'eip-autopilot managed ENI for i-1 device 1', Attachment: { DeviceIndex: 1, AttachmentId: 'a-b' }, PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.1.5' }] },
+          {
+            NetworkInterfaceId: 'eni-a',
+            SubnetId: 'subnet-1',
+            Groups: [{ GroupId: 'sg-1' }],
+            Attachment: { DeviceIndex: 0, AttachmentId: 'a-a' },
+            PrivateIpAddresses: [
+              { Primary: false, PrivateIpAddress: '10.0.0.100' },
+              { Primary: false, PrivateIpAddress: '10.0.0.20', Association: { PublicIp: '3.3.3.3', IpOwnerId: 'amazon' } },
+              { Primary: true, PrivateIpAddress: '10.0.0.9', Association: { PublicIp: '5.5.5.5', IpOwnerId: '999999999999' } },
+            ],
+          },
+        ],
+      },
+      [],
+    );
+    expect(actual.enis.map((e) => [e.eniId, e.managed, e.privateIps, e.otherPublicIps])).toEqual([
+      ['eni-a', false, ['10.0.0.9', '10.0.0.20', '10.0.0.100'], ['10.0.0.9']],
+      ['eni-b', true, ['10.0.1.5'], []],
+    ]);
+    expect(actual).toMatchObject({ exists: true, subnetId: 'subnet-1', securityGroupIds: ['sg-1'] });
+  });
+
+  it('marks a missing instance', () => {
+    expect(toActual('i-1', undefined, [])).toMatchObject({ exists: false, enis: [], state: undefined });
+  });
+});
