@@ -1,0 +1,22 @@
+/**
+ * `npm run bench`: every benchmark of the project, one after another, each printing its own table.
+ * Benchmarks count what does not vary (API calls, kernel writes, bytes) and time what must be timed; they assert
+ * nothing (the machines are shared and noisy). Run one with `npm run bench -- <name>` (cloud, guest, bundles, region).
+ */
+import * as bundles from './bundles.js';
+import * as cloud from './cloud.js';
+import * as guest from './guest.js';
+import * as region from './region.js';
+
+const benches: Record<string, { run: () => Promise<void> }> = { cloud, guest, bundles, region };
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in benches));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
+  console.log(`\n== bench ${name}`);
+  await benches[name]?.run();
+}
