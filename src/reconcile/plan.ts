@@ -144,8 +144,9 @@ const STEP: Record<Action['kind'], number> = {
   allocate: 4,
   'take-from-pool': 4,
   associate: 5,
-  'sync-guest': 6,
-  'write-status': 7,
+  // The status goes before the guest document: its invocation can end before SendCommand returns.
+  'write-status': 6,
+  'sync-guest': 7,
   noop: 8,
 };
 

@@ -102,7 +102,10 @@ export async function reconcileInstance(
   }
 
   const exec = { ec2: deps.ec2, ssm: deps.ssm, guestDocumentName: deps.config.guestDocumentName, dryRun: deps.config.dryRun };
-  const outcomes = await executePlan(instanceId, planned, exec);
+  // The guest document goes last, after the status is written: the agent can finish it (and command-status can
+  // read the tag) before SendCommand even returns, so `syncing k/n` must already be there to become `ok k/n`.
+  const guestActions = planned.filter((a) => a.kind === 'sync-guest');
+  const outcomes = await executePlan(instanceId, planned.filter((a) => a.kind !== 'sync-guest'), exec);
   const failed = outcomes.filter((o) => o.result === 'failed');
   let placed = plan.placed;
   let retryLater: string | undefined;
@@ -124,21 +127,36 @@ export async function reconcileInstance(
   // Right after launch DescribeInstances may not show the instance yet (eventual consistency): try again later.
   // A job for an instance that never existed ends in the dead-letter queue after maxReceiveCount attempts.
   if (!actual.exists && planned.every((a) => a.kind === 'noop')) retryLater = 'instance-not-found';
-  const guestFailure = failed.find((o) => o.action.kind === 'sync-guest');
-  if (guestFailure) {
-    if (isAgentNotRegistered(guestFailure.cause)) {
-      status = 'pending: guest agent not registered yet';
-      retryLater = 'guest-agent-not-registered';
-    } else {
-      status = `guest failed: SendCommand ${guestFailure.error}`;
-      if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;
-    }
-  }
 
+  const canTag = actual.exists && actual.state !== 'terminated';
+  let written = current;
+  const writeStatus = async (value: string | undefined) => {
+    if (value === undefined || value === written || !canTag) return;
+    const write: Action = { kind: 'write-status', value, reason: 'status-changed' };
+    const [result] = await executePlan(instanceId, [write], exec);
+    if (result) outcomes.push(result);
+    // A failed write leaves the old value: the guest step below compares against what is really there.
+    if (result?.result === 'done' || deps.config.dryRun) written = value;
+  };
   if (status !== undefined) status = statusValue(status);
-  if (status !== undefined && status !== current && actual.exists && actual.state !== 'terminated') {
-    const write: Action = { kind: 'write-status', value: status, reason: 'status-changed' };
-    outcomes.push(...(await executePlan(instanceId, [write], exec)));
+  await writeStatus(status);
+
+  if (guestActions.length > 0) {
+    const guestOutcomes = await executePlan(instanceId, guestActions, exec);
+    outcomes.push(...guestOutcomes);
+    const guestFailure = guestOutcomes.find((o) => o.result === 'failed');
+    if (guestFailure) {
+      failed.push(guestFailure);
+      // A second status write, only on this failure path: the command never ran, so no event will correct it.
+      if (isAgentNotRegistered(guestFailure.cause)) {
+        status = 'pending: guest agent not registered yet';
+        retryLater = 'guest-agent-not-registered';
+      } else {
+        status = statusValue(`guest failed: SendCommand ${guestFailure.error}`);
+        if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;
+      }
+      await writeStatus(status);
+    }
   }
   const outcome: ReconcileOutcome = {
     instanceId,

@@ -54,8 +54,8 @@ describe('Function: planInstance', () => {
       expect(plan.actions).toEqual([
         { kind: 'allocate', ref: 'new-0', assignedIp: false, reason: 'address-without-eip' },
         { kind: 'associate', allocation: { ref: 'new-0' }, target: { eniId: 'eni-0', privateIp: '10.0.0.10' }, assignedIp: false, fromPool: false, reason: 'address-without-eip' },
-        { kind: 'sync-guest', reason: 'cloud-changed' },
         { kind: 'write-status', value: 'syncing 1/1', reason: 'status-changed' },
+        { kind: 'sync-guest', reason: 'cloud-changed' },
       ]);
     });
 
@@ -66,7 +66,7 @@ describe('Function: planInstance', () => {
 
     it('assigns secondaries on the primary ENI with one call, then allocates one EIP per IP', () => {
       const plan = planInstance(want(3), actual(), ctx());
-      expect(kinds(plan.actions)).toEqual(['assign-private-ips', 'allocate', 'allocate', 'allocate', 'associate', 'associate', 'associate', 'sync-guest', 'write-status']);
+      expect(kinds(plan.actions)).toEqual(['assign-private-ips', 'allocate', 'allocate', 'allocate', 'associate', 'associate', 'associate', 'write-status', 'sync-guest']);
       expect(plan.actions[0]).toEqual({ kind: 'assign-private-ips', eniId: 'eni-0', count: 2, reason: 'need-more-addresses' });
       expect(plan.actions.filter((a) => a.kind === 'associate').map((a) => a.kind === 'associate' && a.target)).toEqual([
         { eniId: 'eni-0', privateIp: '10.0.0.10' },
@@ -191,7 +191,7 @@ describe('Function: planInstance', () => {
     it('takes back an owned address associated elsewhere and re-associates it here', () => {
       const wrong = placedAt('eni-other', '10.9.9.9');
       const plan = planInstance(want(1), actual({ addresses: [wrong] }), ctx());
-      expect(kinds(plan.actions)).toEqual(['disassociate', 'associate', 'sync-guest', 'write-status']);
+      expect(kinds(plan.actions)).toEqual(['disassociate', 'associate', 'write-status', 'sync-guest']);
       expect(plan.actions[0]).toMatchObject({ reason: 'associated-elsewhere' });
     });
 

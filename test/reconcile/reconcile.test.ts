@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearTypeCache, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
 import { manualClock } from '../../local/region/model/index.js';
-import { killAfter, makeWorld, type World } from '../helpers/region';
+import { DOCUMENT, killAfter, makeWorld, type World } from '../helpers/region';
+import { recordGuestResult } from '../../src/reconcile/guest-status';
 
 let world: World | undefined;
 afterEach(() => {
@@ -235,6 +236,44 @@ describe('Function: reconcileInstance (on the region model)', () => {
     await converge(world, id);
     const left = await world.deps.ec2.describeAddresses();
     expect(left.map((a) => [a.AllocationId, a.PrivateIpAddress])).toEqual([[mine.AllocationId, inst?.PrivateIpAddress]]);
+  });
+
+  describe('guest finishes before reconcile returns (SSM pickup 0)', () => {
+    it('ends ok: the status is written before the command is sent, so the invocation event finds it', async () => {
+      world = await makeWorld({ commandPickupMs: 0 });
+      const w = world;
+      // command-status as the bus runs it: on the event, while reconcile may still be running.
+      const handled: Promise<unknown>[] = [];
+      w.region.onEvent((e) => {
+        const d = e.detail as Record<string, unknown>;
+        if (e['detail-type'] === 'EC2 Command Invocation Status-change Notification' && d['document-name'] === DOCUMENT) {
+          handled.push(recordGuestResult(w.deps.ec2, String(d['instance-id']), String(d.status)));
+        }
+      });
+      const id = await w.launch('t3.medium', { 'eip-count': '2' });
+      const outcome = await reconcileInstance(id, w.deps);
+      await w.region.idle();
+      await Promise.all(handled);
+      expect(outcome.status).toBe('syncing 2/2');
+      expect((await w.tags(id))['eip-autopilot:status']).toBe('ok 2/2');
+    });
+
+    it('ends guest failed when the guest fails at once', async () => {
+      world = await makeWorld({ commandPickupMs: 0, runner: async () => ({ exitCode: 1, stdout: '', stderr: 'boom' }) });
+      const w = world;
+      const handled: Promise<unknown>[] = [];
+      w.region.onEvent((e) => {
+        const d = e.detail as Record<string, unknown>;
+        if (e['detail-type'] === 'EC2 Command Invocation Status-change Notification' && d['document-name'] === DOCUMENT) {
+          handled.push(recordGuestResult(w.deps.ec2, String(d['instance-id']), String(d.status)));
+        }
+      });
+      const id = await w.launch('t3.medium', { 'eip-count': '1' });
+      await reconcileInstance(id, w.deps);
+      await w.region.idle();
+      await Promise.all(handled);
+      expect((await w.tags(id))['eip-autopilot:status']).toBe('guest failed: Failed (1/1)');
+    });
   });
 
   it('marks the status pending and asks for a retry while the guest agent is not registered', async () => {
