@@ -35,6 +35,23 @@ describe('Function packages', () => {
     );
     for (const specifier of imports) expect(specifier).toMatch(/^node:[a-z_/]+$|^@aws-sdk\/signature-v4-crt$/);
     expect(imports).toContain('node:http');
-    expect(code).toContain('DescribeInstances');
+  });
+
+  // Each handler bundles only the clients it calls (src/deps.ts): intake must not pay for EC2's or SSM's client.
+  it.each([
+    ['intake', { EC2: false, SSM: false, SQS: true }],
+    ['reconcile', { EC2: true, SSM: true, SQS: false }],
+    ['sweep', { EC2: true, SSM: false, SQS: true }],
+    ['commandStatus', { EC2: true, SSM: false, SQS: false }],
+  ])('%s: bundles exactly the SDK clients it uses', (name, expected) => {
+    const file = HANDLERS[name] ?? '';
+    const code = (zips[name] ?? []).find((e) => e.name === file)?.read().toString('utf8') ?? '';
+    // A command name of each client, as its serializer spells it in the bundle.
+    const has = {
+      EC2: code.includes('DescribeInstances'),
+      SSM: code.includes('SendCommand'),
+      SQS: code.includes('SendMessageBatch'),
+    };
+    expect(has).toEqual(expected);
   });
 });
