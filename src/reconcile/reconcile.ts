@@ -6,7 +6,7 @@ import { logger } from '../logger';
 import { TAG } from '../tags';
 import { desiredFromTags } from './desired';
 import { executePlan, type Outcome } from './execute';
-import { type ActualState, observe } from './observe';
+import { type ActualState, observe, observeLeftoverEnis } from './observe';
 import { type Action, CLOUD_KINDS, type PlanContext, type PlanResult, planInstance, statusValue, type TypeLimits } from './plan';
 
 /** What the reconciler needs; built once per process. */
@@ -77,7 +77,24 @@ export async function planForInstance(
     plan = planInstance(desired, actual, ctx);
   }
   if (plan.missing.length > 0) throw new Error(`planner still misses ${plan.missing.join(', ')}`);
+  if (needsLeftoverEnis(actual, plan)) {
+    actual.leftoverEnis = await observeLeftoverEnis(instanceId, deps.ec2);
+    if (actual.leftoverEnis.length > 0) plan = planInstance(desired, actual, ctx);
+  }
   return { actual, plan };
+}
+
+/**
+ * Whether unattached ENIs of ours may exist, worth one DescribeNetworkInterfaces. Only a run that touched ENIs and
+ * died can leave one, so: when this plan touches ENIs, when the instance is gone or terminating (last chance), or
+ * when a previous run left a status and this one has work (it may be the rerun of a killed run). Never in steady
+ * state (2 reads + 0 writes) and never on a first run that needs no ENI (fresh N=8 on m5.large stays at 2N+5).
+ */
+function needsLeftoverEnis(actual: ActualState, plan: PlanResult): boolean {
+  if (!actual.exists || actual.state === 'terminated' || actual.state === 'shutting-down') return true;
+  if (plan.actions.some((a) => a.kind === 'create-eni' || a.kind === 'delete-eni')) return true;
+  const steady = plan.actions.every((a) => a.kind === 'noop');
+  return !steady && actual.tags[TAG.status] !== undefined;
 }
 
 const ACQUIRE: ReadonlySet<Action['kind']> = new Set(['assign-private-ips', 'create-eni', 'allocate', 'take-from-pool', 'associate']);

@@ -137,10 +137,10 @@ describe('Function: planInstance', () => {
       expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
         { kind: 'disassociate', allocationId: addrs[1]?.allocationId, associationId: addrs[1]?.associationId, publicIp: addrs[1]?.publicIp, reason: 'above-desired-count' },
         { kind: 'disassociate', allocationId: addrs[2]?.allocationId, associationId: addrs[2]?.associationId, publicIp: addrs[2]?.publicIp, reason: 'above-desired-count' },
-        { kind: 'release', allocationId: addrs[1]?.allocationId, publicIp: addrs[1]?.publicIp, reason: 'above-desired-count' },
-        { kind: 'release', allocationId: addrs[2]?.allocationId, publicIp: addrs[2]?.publicIp, reason: 'above-desired-count' },
         { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.11', reason: 'address-removed' },
         { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.12', reason: 'address-removed' },
+        { kind: 'release', allocationId: addrs[1]?.allocationId, publicIp: addrs[1]?.publicIp, reason: 'above-desired-count' },
+        { kind: 'release', allocationId: addrs[2]?.allocationId, publicIp: addrs[2]?.publicIp, reason: 'above-desired-count' },
       ]);
       expect(statusOf(plan.actions)).toMatchObject({ value: 'syncing 1/1' });
     });
@@ -206,6 +206,67 @@ describe('Function: planInstance', () => {
       const first = planInstance(want(3), world, ctx({ limits: t3micro }));
       const again = planInstance(want(3), world, ctx({ limits: t3micro }));
       expect(first.actions.find((a) => a.kind === 'create-eni')).toEqual(again.actions.find((a) => a.kind === 'create-eni'));
+    });
+  });
+
+  describe('leftovers of a killed run', () => {
+    const inSync = () => actual({ addresses: [placedAt('eni-0', '10.0.0.10')], tags: { 'eip-autopilot:status': 'ok 1/1' } });
+
+    it('deletes an unattached ENI of ours that nothing needs, without detaching it', () => {
+      const plan = planInstance(want(1), { ...inSync(), leftoverEnis: [{ eniId: 'eni-left', privateIps: ['10.0.1.5'] }] }, ctx());
+      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+        { kind: 'delete-eni', eniId: 'eni-left', attachmentId: undefined, reason: 'eni-not-attached' },
+      ]);
+    });
+
+    it('deletes an unattached ENI of an instance EC2 no longer shows', () => {
+      const plan = planInstance(want(0), { ...actual({ exists: false, state: undefined, enis: [] }), leftoverEnis: [{ eniId: 'eni-left', privateIps: [] }] }, ctx());
+      expect(plan.actions).toEqual([{ kind: 'delete-eni', eniId: 'eni-left', attachmentId: undefined, reason: 'eni-not-attached' }]);
+    });
+
+    it('attaches an unattached ENI of ours again instead of creating one, and uses its IPs', () => {
+      const world = actual({ instanceType: 't3.micro', enis: [eni(0, ['10.0.0.10', '10.0.0.11'])] });
+      const leftover = { eniId: 'eni-left', privateIps: ['10.0.1.5', '10.0.1.6'] };
+      const plan = planInstance(want(3), { ...world, leftoverEnis: [leftover] }, ctx({ limits: t3micro }));
+      expect(plan.actions.find((a) => a.kind === 'create-eni')).toMatchObject({ deviceIndex: 1, reuse: leftover });
+      expect(kinds(plan.actions)).not.toContain('delete-eni');
+      expect(plan.actions.filter((a) => a.kind === 'associate').map((a) => a.kind === 'associate' && a.target)).toEqual([
+        { eniId: 'eni-0', privateIp: '10.0.0.10' },
+        { eniId: 'eni-0', privateIp: '10.0.0.11' },
+        { newEni: 1, newIp: 0 },
+      ]);
+    });
+
+    it('unassigns a free IP that a disassociated address of ours names as assigned by us, and releases the address', () => {
+      const spare = address({ assignedIp: true, assignedIpTag: '10.0.0.11', assignedIpAt: '10.0.0.11' });
+      const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
+      const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
+      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+        { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.11', reason: 'address-removed' },
+        { kind: 'release', allocationId: spare.allocationId, publicIp: spare.publicIp, reason: 'unassociated-leftover' },
+      ]);
+    });
+
+    it('puts that address back on that IP, still marked, when it is needed', () => {
+      const spare = address({ assignedIp: true, assignedIpTag: '10.0.0.11', assignedIpAt: '10.0.0.11' });
+      const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
+      const plan = planInstance(want(2), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
+      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+        { kind: 'associate', allocation: { allocationId: spare.allocationId }, target: { eniId: 'eni-0', privateIp: '10.0.0.11' }, assignedIp: true, fromPool: false, marker: '10.0.0.11', reason: 'address-without-eip' },
+      ]);
+    });
+
+    it('never unassigns a free IP that only an address with a legacy marker (no IP) could name', () => {
+      const spare = address({ assignedIp: true });
+      const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
+      const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
+      expect(kinds(plan.actions)).not.toContain('unassign-private-ip');
+    });
+
+    it('drops the assigned-ip marker of a spare that lands on an IP we did not assign', () => {
+      const spare = address({ assignedIp: true });
+      const plan = planInstance(want(1), actual({ addresses: [spare] }), ctx());
+      expect(plan.actions.find((a) => a.kind === 'associate')).toMatchObject({ assignedIp: false, marker: 'true' });
     });
   });
 

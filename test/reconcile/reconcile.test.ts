@@ -58,30 +58,87 @@ describe('Function: reconcileInstance (on the region model)', () => {
   });
 
   describe('killed after each write, then rerun', () => {
-    it('converges with no leaked EIP, whichever write the run died at', async () => {
-      // Count the writes of a clean run first, then kill a fresh world at each of them.
-      world = await makeWorld();
-      const probe = await world.launch('t3.micro', { 'eip-count': '3' });
-      world.mark();
-      await reconcileInstance(probe, world.deps);
-      const total = world.since().writes.filter((w) => w !== 'SendCommand' && w !== 'CreateTags').length;
-      world.mocks.restore();
-      expect(total).toBeGreaterThanOrEqual(7);
-      for (let k = 1; k <= total; k++) {
+    /** What a killed run can leave: ENIs of ours attached to nothing, private IPs without an EIP. */
+    async function leftovers(w: World, id: string) {
+      const unattached = await w.deps.ec2.describeNetworkInterfaces([
+        { Name: 'tag:eip-autopilot:instance-id', Values: [id] },
+        { Name: 'status', Values: ['available'] },
+      ]);
+      const instance = await w.deps.ec2.describeInstance(id);
+      const withEip = new Set((await w.deps.ec2.describeAddresses()).map((a) => `${a.NetworkInterfaceId}/${a.PrivateIpAddress}`));
+      const bareIps = (instance?.NetworkInterfaces ?? []).flatMap((n) =>
+        (n.PrivateIpAddresses ?? []).filter((p) => !p.Primary && !withEip.has(`${n.NetworkInterfaceId}/${p.PrivateIpAddress}`)).map((p) => p.PrivateIpAddress),
+      );
+      return { unattachedEnis: unattached.length, ipsWithoutEip: bareIps.length, leakedEips: await w.leakedOwned() };
+    }
+    const clean = { unattachedEnis: 0, ipsWithoutEip: 0, leakedEips: 0 };
+
+    /** Writes (EC2 only) of a clean run of `scenario`, to kill a fresh copy of it at each of them. */
+    async function writesOf(scenario: (w: World) => Promise<string>) {
+      const w = await makeWorld();
+      const id = await scenario(w);
+      w.mark();
+      await reconcileInstance(id, w.deps);
+      const writes = w.since().writes.filter((x) => x !== 'SendCommand');
+      w.mocks.restore();
+      clearTypeCache();
+      return writes;
+    }
+
+    const fresh = async (w: World) => w.launch('t3.micro', { 'eip-count': '3' });
+    const scaledDown = async (w: World) => {
+      const id = await w.launch('t3.micro', { 'eip-count': '3' });
+      await converge(w, id);
+      await w.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '1' }] });
+      return id;
+    };
+
+    it.each([
+      ['fresh eip-count=3 on t3.micro (assign, create ENI, attach, allocate, associate)', fresh, 3],
+      ['scale down 3 -> 1 on t3.micro (disassociate, unassign, release, detach, delete ENI)', scaledDown, 1],
+    ])('%s: converges with no leaked EIP, no unattached ENI, no bare private IP', async (_name, scenario, n) => {
+      const writes = await writesOf(scenario);
+      expect(writes.length).toBeGreaterThanOrEqual(5);
+      for (let k = 1; k <= writes.length; k++) {
         world = await makeWorld();
-        const id = await world.launch('t3.micro', { 'eip-count': '3' });
+        const id = await scenario(world);
         const killed: ReconcileDeps = { ...world.deps, ec2: killAfter(world.deps.ec2, k) };
         await reconcileInstance(id, killed).catch(() => undefined);
         const rerun = await converge(world, id);
-        expect({ k, placed: rerun.placed }).toEqual({ k, placed: 3 });
-        expect({ k, leaked: await world.leakedOwned() }).toEqual({ k, leaked: 0 });
-        expect({ k, owned: (await ownedOn(world, id)).length }).toEqual({ k, owned: 3 });
+        const at = writes[k - 1];
+        expect({ k, at, placed: rerun.placed }).toEqual({ k, at, placed: n });
+        expect({ k, at, owned: (await ownedOn(world, id)).length }).toEqual({ k, at, owned: n });
+        expect({ k, at, ...(await leftovers(world, id)) }).toEqual({ k, at, ...clean });
         world.mark();
         await reconcileInstance(id, world.deps);
-        expect({ k, writes: world.since().writes }).toEqual({ k, writes: [] });
+        expect({ k, at, writes: world.since().writes }).toEqual({ k, at, writes: [] });
+        // Scaling to 0 afterwards undoes everything: no secondary IP, no extra ENI is left behind as "not ours".
+        if (n === 1) {
+          await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '0' }] });
+          await converge(world, id);
+          const instance = await world.deps.ec2.describeInstance(id);
+          expect({ k, at, ips: instance?.NetworkInterfaces?.map((e) => e.PrivateIpAddresses?.length) }).toEqual({ k, at, ips: [1] });
+        }
         world.mocks.restore();
         clearTypeCache();
       }
+    });
+
+    it('deletes an ENI left unattached by a killed first run once it is seen (here: at termination)', async () => {
+      world = await makeWorld();
+      const id = await world.launch('t3.micro', { 'eip-count': '3' });
+      const writes = await writesOf(fresh);
+      const k = writes.indexOf('AttachNetworkInterface') + 1;
+      await reconcileInstance(id, { ...world.deps, ec2: killAfter(world.deps.ec2, k) }).catch(() => undefined);
+      // The count drops before the retry: this run needs no ENI, has no status yet, so it does not look for one.
+      await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '1' }] });
+      await converge(world, id);
+      expect((await leftovers(world, id)).unattachedEnis).toBe(1);
+      await world.region.ec2('TerminateInstances', { InstanceIds: [id] });
+      world.region.tick();
+      await converge(world, id);
+      expect((await leftovers(world, id)).unattachedEnis).toBe(0);
+      expect(await world.leakedOwned()).toBe(0);
     });
   });
 
