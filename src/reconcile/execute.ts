@@ -182,7 +182,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
     case 'associate': {
       const allocationId =
         'allocationId' in action.allocation ? action.allocation.allocationId : produced.allocations.get(action.allocation.ref);
-      if (allocationId === undefined) return { action, result: 'skipped', error: 'allocation failed' };
+      if (allocationId === undefined) {
+        // The private IP assigned for it would stay without an EIP, and nothing would name it as ours later.
+        if (action.assignedIp) await undoAssignedIp(action.target, produced, ec2);
+        return { action, result: 'skipped', error: 'allocation failed' };
+      }
       const where = resolve(action.target, produced);
       if (where === undefined) {
         await undoAcquisition(action, allocationId, instanceId, ec2);
@@ -219,6 +223,22 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       return { action, result: 'done' };
     case 'noop':
       return { action, result: 'done' };
+  }
+}
+
+/**
+ * Unassigns a private IP this run assigned for an address that could not be allocated (e.g. AddressLimitExceeded).
+ * Best effort: a failure is logged, and the IP is then re-used by the next run.
+ */
+async function undoAssignedIp(target: Target, produced: Produced, ec2: Ec2Port) {
+  const where = resolve(target, produced);
+  // The primary IP of an ENI we created goes with the ENI (deleted by the next run if it stays unused).
+  if (where === undefined || ('newEni' in target && target.newIp === 0)) return;
+  try {
+    await ec2.unassignPrivateIpAddresses(where.eniId, [where.privateIp]);
+    logger.warn('assignment undone', { eniId: where.eniId, privateIp: where.privateIp, reason: 'allocate-failed' });
+  } catch (err) {
+    logger.error('assignment undo failed', { eniId: where.eniId, privateIp: where.privateIp, reason: 'allocate-failed', code: errorCode(err) });
   }
 }
 

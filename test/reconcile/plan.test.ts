@@ -34,17 +34,18 @@ describe('Function: planInstance', () => {
   });
 
   describe('fresh instance', () => {
-    it('asks for the quota before allocating beyond the default quota of 5', () => {
+    it('allocates beyond the default quota of 5 without reading the quota (AllocateAddress enforces it)', () => {
       const plan = planInstance(want(6), actual(), { countTagKey: 'eip-count', limits: t3medium });
-      expect(plan.missing).toEqual(['quota']);
-      expect(plan.actions).toEqual([{ kind: 'noop', reason: 'nothing-to-do' }]);
+      expect(plan.missing).toEqual([]);
+      expect(kinds(plan.actions).filter((k) => k === 'allocate')).toHaveLength(6);
     });
 
-    it('skips the quota read when the Region stays within the default quota', () => {
+    it('reads the quota once it has bitten this instance, and only beyond the default quota', () => {
       const others = [address({ managed: false, instanceTag: undefined }), address({ managed: false, instanceTag: undefined })];
-      const within = planInstance(want(3), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
+      const tags = { 'eip-autopilot:status': 'degraded 0/4: AddressLimitExceeded' };
+      const within = planInstance(want(3), actual({ addresses: others, tags }), { countTagKey: 'eip-count', limits: t3medium });
       expect(within.missing).toEqual([]);
-      const beyond = planInstance(want(4), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
+      const beyond = planInstance(want(4), actual({ addresses: others, tags }), { countTagKey: 'eip-count', limits: t3medium });
       expect(beyond.missing).toEqual(['quota']);
     });
 

@@ -57,6 +57,17 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 3 + 5);
   });
 
+  it('uses at most 2N+5 EC2 calls for N=8 on a cold container (no quota read up front)', async () => {
+    world = await makeWorld({ eipQuota: 100 });
+    const id = await world.launch('m5.large', { 'eip-count': '8' });
+    world.mark();
+    const outcome = await reconcileInstance(id, world.deps);
+    const { reads, writes } = world.since();
+    expect(outcome).toMatchObject({ placed: 8, wanted: 8, status: 'syncing 8/8' });
+    expect(reads).toEqual(['DescribeInstances', 'DescribeAddresses', 'DescribeInstanceTypes']);
+    expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 8 + 5);
+  });
+
   describe('killed after each write, then rerun', () => {
     /** What a killed run can leave: ENIs of ours attached to nothing, private IPs without an EIP. */
     async function leftovers(w: World, id: string) {
@@ -183,6 +194,24 @@ describe('Function: reconcileInstance (on the region model)', () => {
       const outcome = await converge(world, id);
       expect(outcome).toMatchObject({ placed: 2, status: 'degraded 2/3: AddressLimitExceeded' });
       expect(await world.leakedOwned()).toBe(0);
+    });
+
+    it('beyond the default quota: AllocateAddress enforces it, the IPs assigned for the refused ones are undone, the next run reads the quota and writes nothing', async () => {
+      world = await makeWorld({ eipQuota: 5 });
+      const id = await world.launch('m5.large', { 'eip-count': '8' });
+      const first = await converge(world, id);
+      expect(first).toMatchObject({ placed: 5, status: 'degraded 5/8: AddressLimitExceeded' });
+      expect(await world.leakedOwned()).toBe(0);
+      const instance = await world.deps.ec2.describeInstance(id);
+      // Primary + 4 secondaries carry the 5 addresses; the 3 secondaries assigned for refused allocations are gone.
+      expect(instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses).toHaveLength(5);
+      world.mark();
+      const second = await reconcileInstance(id, world.deps);
+      expect(second).toMatchObject({ placed: 5, status: 'degraded 5/8: AddressLimitExceeded' });
+      const { reads, writes } = world.since();
+      expect(reads).toContain('DescribeAccountAttributes');
+      // No EC2 write: no assign/allocate churn every sweep (the guest document is re-sent while not ok, as before).
+      expect(writes.filter((w) => w !== 'SendCommand')).toEqual([]);
     });
 
     it('survives another writer taking the last address mid-way', async () => {
