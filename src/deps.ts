@@ -1,10 +1,10 @@
-import { type Clients, makeClients } from './aws/clients';
+import { type Clients, makeClients, makeEc2Client, makeSqsClient, makeSsmClient } from './aws/clients';
 import { type Ec2Port, ec2Adapter } from './aws/ec2-port';
 import { type SqsPort, sqsAdapter } from './aws/sqs-port';
 import { type SsmPort, ssmAdapter } from './aws/ssm-port';
 import type { Config } from './config';
 
-/** Everything the handlers and the CLI pass to the core. */
+/** Everything the CLI passes to the core (every port). */
 export interface Deps {
   config: Config;
   ec2: Ec2Port;
@@ -12,7 +12,30 @@ export interface Deps {
   sqs: SqsPort;
 }
 
-/** Wires the SDK adapters behind the ports (clients built once). */
+/** Wires every SDK adapter behind its port (clients built once): the CLI. */
 export function makeDeps(config: Config, clients: Clients = makeClients()): Deps {
   return { config, ec2: ec2Adapter(clients.ec2), ssm: ssmAdapter(clients.ssm), sqs: sqsAdapter(clients.sqs) };
+}
+
+// Per-function factories: each Lambda builds (and bundles) only the clients it calls, which keeps cold starts and
+// zips small (issue 2: intake ≤ 140 ms). The IAM role of each function (infra/iam.yml) allows the same services.
+
+/** intake: events → jobs. SQS only. */
+export function intakeDeps(config: Config): Pick<Deps, 'config' | 'sqs'> {
+  return { config, sqs: sqsAdapter(makeSqsClient()) };
+}
+
+/** sweep: paginated EC2 reads, then jobs on SQS. */
+export function sweepDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'sqs'> {
+  return { config, ec2: ec2Adapter(makeEc2Client()), sqs: sqsAdapter(makeSqsClient()) };
+}
+
+/** reconcile: EC2 reads and writes, SSM SendCommand; retries go through SQS redelivery, not a send. */
+export function reconcileDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'ssm'> {
+  return { config, ec2: ec2Adapter(makeEc2Client()), ssm: ssmAdapter(makeSsmClient()) };
+}
+
+/** command-status: one DescribeInstances and the status tag. EC2 only. */
+export function commandStatusDeps(config: Config): Pick<Deps, 'config' | 'ec2'> {
+  return { config, ec2: ec2Adapter(makeEc2Client()) };
 }

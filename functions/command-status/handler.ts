@@ -2,14 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { loadConfig } from '../../src/config';
-import { makeDeps } from '../../src/deps';
+import { commandStatusDeps } from '../../src/deps';
 import type { BusEvent } from '../../src/jobs/events';
 import { isInstanceId } from '../../src/jobs/job';
 import { logger } from '../../src/logger';
 import { metrics } from '../../src/metrics';
 import { recordGuestResult } from '../../src/reconcile/guest-status';
 
-const deps = makeDeps(loadConfig(process.env, { requireQueue: false }));
+const deps = commandStatusDeps(loadConfig(process.env, { requireQueue: false }));
 
 /** SSM invocation status of our guest document → the instance's status tag. */
 export const handler = middy(async (event: BusEvent) => {

@@ -4,14 +4,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../src/config';
-import { makeDeps } from '../../src/deps';
+import { reconcileDeps } from '../../src/deps';
 import { RetryLaterError } from '../../src/errors';
 import { parseJob } from '../../src/jobs/job';
 import { logger } from '../../src/logger';
 import { metrics } from '../../src/metrics';
 import { reconcileInstance } from '../../src/reconcile/reconcile';
 
-const deps = makeDeps(loadConfig(process.env));
+const deps = reconcileDeps(loadConfig(process.env));
 const processor = new SqsFifoPartialProcessorAsync();
 
 async function record(message: SQSRecord): Promise<void> {

@@ -2,14 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { loadConfig } from '../../src/config';
-import { makeDeps } from '../../src/deps';
+import { sweepDeps } from '../../src/deps';
 import type { BusEvent } from '../../src/jobs/events';
 import { enqueueJobs } from '../../src/jobs/job';
 import { logger } from '../../src/logger';
 import { count, metrics } from '../../src/metrics';
 import { sweep, sweepJobs } from '../../src/sweep/sweep';
 
-const deps = makeDeps(loadConfig(process.env));
+const deps = sweepDeps(loadConfig(process.env));
 const queueUrl = deps.config.jobQueueUrl ?? '';
 
 /** Scheduled pass: enqueue only the instances (and orphaned addresses) out of sync. */

@@ -20,6 +20,7 @@ import {
   DescribeAddressesCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
+  DescribeNetworkInterfacesCommand,
   DetachNetworkInterfaceCommand,
   DisassociateAddressCommand,
   type EC2Client,
@@ -46,6 +47,8 @@ export interface Ec2Port {
   /** Elastic IPs matching `filters` (DescribeAddresses is not paginated). */
   describeAddresses(filters?: Filter[]): Promise<Address[]>;
   describeInstanceType(instanceType: string): Promise<InstanceTypeInfo | undefined>;
+  /** ENIs matching `filters` (one page of up to 1000: an instance has at most a few dozen of ours). */
+  describeNetworkInterfaces(filters: Filter[]): Promise<NetworkInterface[]>;
   /** The account's `vpc-max-elastic-ips` quota. */
   describeEipQuota(): Promise<number>;
   allocateAddress(input: AllocateAddressCommandInput): Promise<{ allocationId: string; publicIp: string }>;
@@ -97,6 +100,10 @@ export function ec2Adapter(client: EC2Client): Ec2Port {
         new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }),
       );
       return out.InstanceTypes?.[0];
+    },
+    async describeNetworkInterfaces(filters) {
+      const out = await client.send(new DescribeNetworkInterfacesCommand({ Filters: filters, MaxResults: 1000 }));
+      return out.NetworkInterfaces ?? [];
     },
     async describeEipQuota() {
       const out = await client.send(

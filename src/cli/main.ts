@@ -64,7 +64,9 @@ export function describeAction(a: Action): string {
       case 'assign-private-ips':
         return `${a.count} on ${a.eniId}`;
       case 'create-eni':
-        return `device ${a.deviceIndex} in ${a.subnetId} with ${a.secondaryCount} secondaries`;
+        return a.reuse
+          ? `device ${a.deviceIndex}: attach unattached ${a.reuse.eniId} again`
+          : `device ${a.deviceIndex} in ${a.subnetId} with ${a.secondaryCount} secondaries`;
       case 'allocate':
         return a.ref;
       case 'take-from-pool':

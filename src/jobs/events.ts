@@ -14,7 +14,6 @@ export interface BusEvent {
 /** What intake does with one event. */
 export type Intake =
   | { kind: 'jobs'; jobs: { job: Job; deduplicationId: string }[] }
-  | { kind: 'sweep' }
   | { kind: 'ignore'; why: string };
 
 function instanceFromArn(arn: string | undefined): string | undefined {
@@ -29,8 +28,8 @@ function one(event: BusEvent, instanceId: string | undefined, reason: string): I
 
 /**
  * Turns an EventBridge event into jobs (pure). Accepts the EC2 state-change, the tag-change for instances when one
- * of our tag keys changed, CloudTrail CreateTags/DeleteTags on instances, and the schedule (→ a sweep); anything
- * else is ignored with the reason.
+ * of our tag keys changed, CloudTrail CreateTags/DeleteTags on instances; anything else is ignored with the reason,
+ * the schedule included: the stack routes it to the sweep function (infra/events.yml), and intake stays free of EC2.
  */
 export function intakeEvent(event: BusEvent, config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>): Intake {
   const type = event['detail-type'];
@@ -63,6 +62,8 @@ export function intakeEvent(event: BusEvent, config: Pick<Config, 'countTagKey' 
       jobs: ids.map((instanceId) => ({ job: { instanceId, reason: 'tag-change' }, deduplicationId: `${event.id}-${instanceId}` })),
     };
   }
-  if (type === 'Scheduled Event' && event.source === 'aws.events') return { kind: 'sweep' };
+  if (type === 'Scheduled Event' && event.source === 'aws.events') {
+    return { kind: 'ignore', why: 'schedule events go to the sweep function' };
+  }
   return { kind: 'ignore', why: `unsupported event ${String(event.source)} / ${String(type)}` };
 }

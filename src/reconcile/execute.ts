@@ -46,13 +46,14 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-function bornTags(instanceId: string, assignedIp = false): Tag[] {
+function bornTags(instanceId: string, assignedIp?: string): Tag[] {
   const tags: Tag[] = [
     { Key: TAG.managed, Value: 'true' },
     { Key: TAG.instanceId, Value: instanceId },
   ];
   // Born with the marker (no extra CreateTags call) when its private IP is one we assign.
-  if (assignedIp) tags.push({ Key: TAG.assignedIp, Value: 'true' });
+  // The value names the IP, so the proof survives a disassociation that a killed run did not follow up.
+  if (assignedIp !== undefined) tags.push({ Key: TAG.assignedIp, Value: assignedIp });
   return tags;
 }
 
@@ -103,9 +104,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       await ec2.unassignPrivateIpAddresses(action.eniId, [action.privateIp]);
       return { action, result: 'done' };
     case 'delete-eni':
-      // Detaching is asynchronous; the ENI can be deleted only once it is "available".
-      await ec2.detachNetworkInterface(action.attachmentId);
-      await ec2.waitNetworkInterfaceAvailable(action.eniId);
+      // Detaching is asynchronous; the ENI can be deleted only once it is "available". A leftover is already so.
+      if (action.attachmentId !== undefined) {
+        await ec2.detachNetworkInterface(action.attachmentId);
+        await ec2.waitNetworkInterfaceAvailable(action.eniId);
+      }
       await ec2.deleteNetworkInterface(action.eniId);
       return { action, result: 'done' };
     case 'assign-private-ips': {
@@ -117,6 +120,13 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       return { action, result: 'done' };
     }
     case 'create-eni': {
+      if (action.reuse) {
+        const { eniId, privateIps } = action.reuse;
+        const attachmentId = await ec2.attachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: action.deviceIndex });
+        await ec2.setDeleteOnTermination(eniId, attachmentId);
+        produced.newEnis.set(action.deviceIndex, { eniId, ips: privateIps });
+        return { action, result: 'done', id: eniId };
+      }
       const eni = await ec2.createNetworkInterface({
         SubnetId: action.subnetId,
         Groups: action.securityGroupIds,
@@ -138,10 +148,20 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       return { action, result: 'done', id: eniId };
     }
     case 'allocate': {
+      let marker: string | undefined;
+      if (action.assignedIp) {
+        const where = action.target ? resolve(action.target, produced) : undefined;
+        // No private IP to put it on (assigning failed): allocating now would only leave an idle, billed address.
+        if (action.target && where === undefined) {
+          produced.failedAllocations.add(action.ref);
+          return { action, result: 'skipped', error: 'private IP not created' };
+        }
+        marker = where?.privateIp ?? 'true';
+      }
       try {
         const { allocationId } = await ec2.allocateAddress({
           Domain: 'vpc',
-          TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: bornTags(instanceId, action.assignedIp) }],
+          TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: bornTags(instanceId, marker) }],
         });
         produced.allocations.set(action.ref, allocationId);
         count('Allocations');
@@ -162,7 +182,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
     case 'associate': {
       const allocationId =
         'allocationId' in action.allocation ? action.allocation.allocationId : produced.allocations.get(action.allocation.ref);
-      if (allocationId === undefined) return { action, result: 'skipped', error: 'allocation failed' };
+      if (allocationId === undefined) {
+        // The private IP assigned for it would stay without an EIP, and nothing would name it as ours later.
+        if (action.assignedIp) await undoAssignedIp(action.target, produced, ec2);
+        return { action, result: 'skipped', error: 'allocation failed' };
+      }
       const where = resolve(action.target, produced);
       if (where === undefined) {
         await undoAcquisition(action, allocationId, instanceId, ec2);
@@ -179,8 +203,13 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
         await undoAcquisition(action, allocationId, instanceId, ec2);
         throw err;
       }
-      if (action.assignedIp && 'allocationId' in action.allocation) {
-        await ec2.createTags({ Resources: [allocationId], Tags: [{ Key: TAG.assignedIp, Value: 'true' }] });
+      // New allocations are born with the right marker; an existing address gets it set or removed to match.
+      if ('allocationId' in action.allocation) {
+        if (action.assignedIp && action.marker !== where.privateIp) {
+          await ec2.createTags({ Resources: [allocationId], Tags: [{ Key: TAG.assignedIp, Value: where.privateIp }] });
+        } else if (!action.assignedIp && action.marker !== undefined) {
+          await ec2.deleteTags({ Resources: [allocationId], Tags: [{ Key: TAG.assignedIp }] });
+        }
       }
       count('Associations');
       return { action, result: 'done', id: allocationId };
@@ -194,6 +223,22 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       return { action, result: 'done' };
     case 'noop':
       return { action, result: 'done' };
+  }
+}
+
+/**
+ * Unassigns a private IP this run assigned for an address that could not be allocated (e.g. AddressLimitExceeded).
+ * Best effort: a failure is logged, and the IP is then re-used by the next run.
+ */
+async function undoAssignedIp(target: Target, produced: Produced, ec2: Ec2Port) {
+  const where = resolve(target, produced);
+  // The primary IP of an ENI we created goes with the ENI (deleted by the next run if it stays unused).
+  if (where === undefined || ('newEni' in target && target.newIp === 0)) return;
+  try {
+    await ec2.unassignPrivateIpAddresses(where.eniId, [where.privateIp]);
+    logger.warn('assignment undone', { eniId: where.eniId, privateIp: where.privateIp, reason: 'allocate-failed' });
+  } catch (err) {
+    logger.error('assignment undo failed', { eniId: where.eniId, privateIp: where.privateIp, reason: 'allocate-failed', code: errorCode(err) });
   }
 }
 

@@ -28,8 +28,19 @@ export interface AddressView {
   instanceTag: string | undefined;
   /** `eip-autopilot:pool`: a pre-allocated pool address (never released by us). */
   pool: string | undefined;
-  /** `eip-autopilot:assigned-ip=true`: we assigned the private IP it sits on. */
+  /** `eip-autopilot:assigned-ip` present: we assigned the private IP it sits on (or sat on). */
   assignedIp: boolean;
+  /** The tag's raw value: the private IP itself (`true` from versions that did not record it). */
+  assignedIpTag: string | undefined;
+  /** The private IP the tag names, when it names one: still provably ours after the address was disassociated. */
+  assignedIpAt: string | undefined;
+}
+
+/** An ENI we created for this instance that is attached to nothing. */
+export interface LeftoverEni {
+  eniId: string;
+  /** Primary first. */
+  privateIps: string[];
 }
 
 /** The world as EC2 shows it for one instance (ACK calls this "latest"). */
@@ -44,6 +55,12 @@ export interface ActualState {
   enis: EniView[];
   /** Every Elastic IP of the Region: ours, pool ones, foreign ones (also gives the quota usage). */
   addresses: AddressView[];
+  /**
+   * ENIs we created for this instance that are not attached (`available`): left by a run that died between
+   * CreateNetworkInterface and AttachNetworkInterface, or between DetachNetworkInterface and DeleteNetworkInterface.
+   * `undefined` when not read (see {@link observeLeftoverEnis}).
+   */
+  leftoverEnis?: LeftoverEni[] | undefined;
 }
 
 function ipKey(ip: string): number {
@@ -62,7 +79,9 @@ export function toAddressView(a: Address): AddressView {
     managed: tags[TAG.managed] === 'true',
     instanceTag: tags[TAG.instanceId],
     pool: tags[TAG.pool],
-    assignedIp: tags[TAG.assignedIp] === 'true',
+    assignedIp: tags[TAG.assignedIp] !== undefined && tags[TAG.assignedIp] !== 'false',
+    assignedIpTag: tags[TAG.assignedIp],
+    assignedIpAt: /^\d{1,3}(\.\d{1,3}){3}$/.test(tags[TAG.assignedIp] ?? '') ? tags[TAG.assignedIp] : undefined,
   };
 }
 
@@ -112,6 +131,26 @@ export function toActual(instanceId: string, instance: Instance | undefined, add
     enis,
     addresses: views,
   };
+}
+
+/**
+ * ENIs born with our tags for this instance and not attached to anything. One filtered DescribeNetworkInterfaces;
+ * DescribeInstances cannot show them (they are on no instance).
+ */
+export async function observeLeftoverEnis(instanceId: string, ec2: Ec2Port): Promise<LeftoverEni[]> {
+  const enis = await ec2.describeNetworkInterfaces([
+    { Name: `tag:${TAG.managed}`, Values: ['true'] },
+    { Name: `tag:${TAG.instanceId}`, Values: [instanceId] },
+    { Name: 'status', Values: ['available'] },
+  ]);
+  return enis
+    .flatMap((n) => {
+      if (!n.NetworkInterfaceId || n.Attachment) return [];
+      const ips = n.PrivateIpAddresses ?? [];
+      const privateIps = [...ips.filter((p) => p.Primary), ...ips.filter((p) => !p.Primary)].flatMap((p) => (p.PrivateIpAddress ? [p.PrivateIpAddress] : []));
+      return [{ eniId: n.NetworkInterfaceId, privateIps }];
+    })
+    .sort((a, b) => a.eniId.localeCompare(b.eniId));
 }
 
 /**

@@ -43,7 +43,7 @@ export type Action =
   | { kind: 'release'; allocationId: string; publicIp: string; reason: RemoveReason }
   | { kind: 'return-to-pool'; allocationId: string; publicIp: string; pool: string; reason: RemoveReason }
   | { kind: 'unassign-private-ip'; eniId: string; privateIp: string; reason: 'address-removed' }
-  | { kind: 'delete-eni'; eniId: string; attachmentId: string; reason: 'eni-unused' }
+  | { kind: 'delete-eni'; eniId: string; attachmentId: string | undefined; reason: 'eni-unused' | 'eni-not-attached' }
   | { kind: 'assign-private-ips'; eniId: string; count: number; reason: 'need-more-addresses' }
   | {
       kind: 'create-eni';
@@ -52,9 +52,18 @@ export type Action =
       securityGroupIds: string[];
       secondaryCount: number;
       clientToken: string;
+      /** Attach this unattached ENI of ours (left by a killed run) instead of creating one; its IPs come with it. */
+      reuse?: { eniId: string; privateIps: string[] };
       reason: 'existing-enis-full';
     }
-  | { kind: 'allocate'; ref: string; assignedIp: boolean; reason: 'address-without-eip' }
+  | {
+      kind: 'allocate';
+      ref: string;
+      assignedIp: boolean;
+      /** Where it goes when that IP is one we assign: the address is born with that IP in its assigned-ip tag. */
+      target?: Target;
+      reason: 'address-without-eip';
+    }
   | { kind: 'take-from-pool'; allocationId: string; pool: string; assignedIp: boolean; reason: 'address-without-eip' }
   | {
       kind: 'associate';
@@ -63,6 +72,12 @@ export type Action =
       assignedIp: boolean;
       /** A pool address goes back to the pool (untagged) if it cannot be associated; others are released. */
       fromPool: boolean;
+      /**
+       * The assigned-ip tag an existing address carries now (a spare from a killed run): execute rewrites it to the
+       * target IP, or removes it when the address lands on an IP we did not assign, so we never unassign an IP that
+       * is not provably ours.
+       */
+      marker?: string;
       reason: 'address-without-eip';
     }
   | { kind: 'sync-guest'; reason: 'cloud-changed' | 'guest-not-confirmed' }
@@ -135,17 +150,20 @@ function removal(a: AddressView, reason: RemoveReason): Action[] {
 /** Orders actions by the step they run in (execute runs one step at a time). */
 const STEP: Record<Action['kind'], number> = {
   disassociate: 0,
-  release: 1,
-  'return-to-pool': 1,
+  // The private IP goes before its address: the address's assigned-ip tag is our only proof that the IP is ours,
+  // so a run killed in between leaves a marked spare address (reused or released next time), never an orphan IP.
   'unassign-private-ip': 1,
+  release: 2,
+  'return-to-pool': 2,
   'delete-eni': 2,
   'assign-private-ips': 3,
   'create-eni': 3,
   allocate: 4,
   'take-from-pool': 4,
   associate: 5,
-  'sync-guest': 6,
-  'write-status': 7,
+  // The status goes before the guest document: its invocation can end before SendCommand returns.
+  'write-status': 6,
+  'sync-guest': 7,
   noop: 8,
 };
 
@@ -167,6 +185,16 @@ function statusActions(actual: ActualState, value: string | undefined): Action[]
 }
 
 /**
+ * Our ENIs for this instance that sit unattached (a run died between create and attach, or between detach and
+ * delete) and that no create-eni of this plan re-uses: nothing uses them, so they go.
+ */
+function leftoverEniActions(actual: ActualState, reused: ReadonlySet<string> = new Set()): Action[] {
+  return (actual.leftoverEnis ?? [])
+    .filter((e) => !reused.has(e.eniId))
+    .map((e) => ({ kind: 'delete-eni', eniId: e.eniId, attachmentId: undefined, reason: 'eni-not-attached' }));
+}
+
+/**
  * Plans one instance (pure: no SDK, no env, no clock). Existing associations that sit on this instance stay where
  * they are (each remap can be charged); new addresses go to free private IPs in contract order (primary IP, primary
  * ENI secondaries, extra ENIs), and scale-down removes from the end of that order.
@@ -181,7 +209,7 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   if (!actual.exists) {
     // Gone from EC2 (terminated more than ~1 h ago). Only unassociated addresses are touched: an associated one
     // was moved by someone else and is theirs to decide about.
-    const actions = held.filter((a) => !a.associationId).flatMap((a) => removal(a, 'instance-gone'));
+    const actions = [...held.filter((a) => !a.associationId).flatMap((a) => removal(a, 'instance-gone')), ...leftoverEniActions(actual)];
     return finish(actions, 0, 0);
   }
 
@@ -266,11 +294,14 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
         .slice(0, stillNeed);
       if (poolFree.length < stillNeed) shortReason = `pool "${pool}" has no free address`;
     } else {
-      // Below the default quota (5, the floor AWS grants every account) the quota read is skipped; should an
-      // account have less anyway, AddressLimitExceeded is handled like a race with another writer.
+      // The quota is read only once it has bitten this instance (its status says AddressLimitExceeded). Until then
+      // AllocateAddress enforces it for us: an allocation over the quota fails with nothing created, the private IP
+      // assigned for it is unassigned again in the same run, and the status says degraded. Reading it up front
+      // would cost every fresh run beyond the default quota of 5 one call (fresh N=8: 22 calls > 2N+5).
       const fitsDefault = actual.addresses.length + stillNeed <= DEFAULT_EIP_QUOTA;
-      if (ctx.quota === undefined && !fitsDefault) return finish([], keep.length, wanted, ['quota']);
-      const quota = ctx.quota ?? DEFAULT_EIP_QUOTA;
+      const quotaBit = (actual.tags[TAG.status] ?? '').includes('AddressLimitExceeded');
+      if (ctx.quota === undefined && !fitsDefault && quotaBit) return finish([], keep.length, wanted, ['quota']);
+      const quota = ctx.quota ?? (quotaBit ? DEFAULT_EIP_QUOTA : Number.POSITIVE_INFINITY);
       allocatable = Math.min(stillNeed, Math.max(0, quota - actual.addresses.length));
       if (allocatable < stillNeed) shortReason = 'AddressLimitExceeded';
     }
@@ -279,9 +310,19 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
 
   // Capacity: only needed when the free private IPs are not enough.
   const newIps = Math.max(0, sources - freeSlots.length);
+  const reused = new Set<string>();
+  // Free secondary IPs that an unassociated address of ours names in its assigned-ip tag: we assigned them, and a
+  // run died between disassociating that address and unassigning the IP. They stay ours: marked when reused,
+  // unassigned when not.
+  const ourFreeIps = new Set(
+    held
+      .filter((a) => !a.associationId && a.assignedIpAt !== undefined)
+      .map((a) => a.assignedIpAt ?? '')
+      .filter((ip) => freeSlots.some((s) => s.privateIp === ip && !s.primary)),
+  );
   const targets: { target: Target; assignedIp: boolean }[] = freeSlots
     .slice(0, sources)
-    .map((s) => ({ target: { eniId: s.eni.eniId, privateIp: s.privateIp }, assignedIp: false }));
+    .map((s) => ({ target: { eniId: s.eni.eniId, privateIp: s.privateIp }, assignedIp: ourFreeIps.has(s.privateIp) }));
   if (newIps > 0) {
     const limits = ctx.limits;
     if (limits === undefined) return finish([], keep.length, wanted, ['limits']);
@@ -304,10 +345,17 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       remaining -= n;
     }
     const used = new Set(actual.enis.map((e) => e.deviceIndex));
+    // A leftover ENI is attached again rather than deleted and created anew: a ClientToken whose ENI was deleted
+    // has undocumented behaviour, and the leftover already sits in the right subnet with our tags.
+    const reusable = [...(actual.leftoverEnis ?? [])];
     for (let device = 1; remaining > 0 && device < limits.maxEnis; device++) {
       if (used.has(device)) continue;
-      const n = Math.min(limits.ipv4PerEni, remaining);
+      const reuse = reusable.shift();
+      // A reused ENI brings its own IPs: as many targets as it has (up to the need), the next run adds the rest.
+      const n = Math.min(limits.ipv4PerEni, remaining, reuse ? Math.max(1, reuse.privateIps.length) : limits.ipv4PerEni);
+      if (reuse) reused.add(reuse.eniId);
       actions.push({
+        ...(reuse ? { reuse } : {}),
         kind: 'create-eni',
         deviceIndex: device,
         subnetId: actual.subnetId ?? '',
@@ -319,25 +367,28 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       // The new ENI's primary IP is ours too, but it goes with the ENI, so it is not marked as assigned.
       for (let k = 0; k < n; k++) targets.push({ target: { newEni: device, newIp: k }, assignedIp: k > 0 });
       remaining -= n;
+      // A reused ENI with fewer IPs than needed: the next run assigns the rest on it (now attached) rather than
+      // creating another ENI for them.
+      if (reuse) break;
     }
   }
 
   let t = 0;
   for (const a of useSpare) {
     const slot = targets[t++];
-    if (slot) actions.push({ kind: 'associate', allocation: { allocationId: a.allocationId }, target: slot.target, assignedIp: slot.assignedIp, fromPool: a.pool !== undefined && !a.managed, reason: 'address-without-eip' });
+    if (slot) actions.push({ kind: 'associate', allocation: { allocationId: a.allocationId }, target: slot.target, assignedIp: slot.assignedIp, fromPool: a.pool !== undefined && !a.managed, ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}), reason: 'address-without-eip' });
   }
   for (const a of poolFree) {
     const slot = targets[t++];
     if (!slot) continue;
     actions.push({ kind: 'take-from-pool', allocationId: a.allocationId, pool: a.pool ?? '', assignedIp: slot.assignedIp, reason: 'address-without-eip' });
-    actions.push({ kind: 'associate', allocation: { allocationId: a.allocationId }, target: slot.target, assignedIp: slot.assignedIp, fromPool: true, reason: 'address-without-eip' });
+    actions.push({ kind: 'associate', allocation: { allocationId: a.allocationId }, target: slot.target, assignedIp: slot.assignedIp, fromPool: true, ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}), reason: 'address-without-eip' });
   }
   for (let k = 0; k < allocatable; k++) {
     const slot = targets[t++];
     if (!slot) continue;
     const ref = `new-${k}`;
-    actions.push({ kind: 'allocate', ref, assignedIp: slot.assignedIp, reason: 'address-without-eip' });
+    actions.push({ kind: 'allocate', ref, assignedIp: slot.assignedIp, ...(slot.assignedIp ? { target: slot.target } : {}), reason: 'address-without-eip' });
     actions.push({ kind: 'associate', allocation: { ref }, target: slot.target, assignedIp: slot.assignedIp, fromPool: false, reason: 'address-without-eip' });
   }
   const placedAfter = keep.length + t;
@@ -359,8 +410,15 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
         actions.push({ kind: 'unassign-private-ip', eniId: slot.eni.eniId, privateIp: slot.privateIp, reason: 'address-removed' });
       }
     }
+    const reusedIps = new Set(targets.slice(0, t).flatMap((x) => ('privateIp' in x.target ? [x.target.privateIp] : [])));
+    for (const s of freeSlots) {
+      if (ourFreeIps.has(s.privateIp) && !reusedIps.has(s.privateIp) && !deleted.has(s.eni.eniId)) {
+        actions.push({ kind: 'unassign-private-ip', eniId: s.eni.eniId, privateIp: s.privateIp, reason: 'address-removed' });
+      }
+    }
   }
 
+  actions.push(...leftoverEniActions(actual, reused));
   const cloudChanges = actions.some((a) => CLOUD_KINDS.has(a.kind));
   if (!running) {
     const value = removeReason === 'instance-stopped' && (cloudChanges || actual.tags[TAG.status] !== undefined)

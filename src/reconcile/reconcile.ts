@@ -6,7 +6,7 @@ import { logger } from '../logger';
 import { TAG } from '../tags';
 import { desiredFromTags } from './desired';
 import { executePlan, type Outcome } from './execute';
-import { type ActualState, observe } from './observe';
+import { type ActualState, observe, observeLeftoverEnis } from './observe';
 import { type Action, CLOUD_KINDS, type PlanContext, type PlanResult, planInstance, statusValue, type TypeLimits } from './plan';
 
 /** What the reconciler needs; built once per process. */
@@ -77,7 +77,24 @@ export async function planForInstance(
     plan = planInstance(desired, actual, ctx);
   }
   if (plan.missing.length > 0) throw new Error(`planner still misses ${plan.missing.join(', ')}`);
+  if (needsLeftoverEnis(actual, plan)) {
+    actual.leftoverEnis = await observeLeftoverEnis(instanceId, deps.ec2);
+    if (actual.leftoverEnis.length > 0) plan = planInstance(desired, actual, ctx);
+  }
   return { actual, plan };
+}
+
+/**
+ * Whether unattached ENIs of ours may exist, worth one DescribeNetworkInterfaces. Only a run that touched ENIs and
+ * died can leave one, so: when this plan touches ENIs, when the instance is gone or terminating (last chance), or
+ * when a previous run left a status and this one has work (it may be the rerun of a killed run). Never in steady
+ * state (2 reads + 0 writes) and never on a first run that needs no ENI (fresh N=8 on m5.large stays at 2N+5).
+ */
+function needsLeftoverEnis(actual: ActualState, plan: PlanResult): boolean {
+  if (!actual.exists || actual.state === 'terminated' || actual.state === 'shutting-down') return true;
+  if (plan.actions.some((a) => a.kind === 'create-eni' || a.kind === 'delete-eni')) return true;
+  const steady = plan.actions.every((a) => a.kind === 'noop');
+  return !steady && actual.tags[TAG.status] !== undefined;
 }
 
 const ACQUIRE: ReadonlySet<Action['kind']> = new Set(['assign-private-ips', 'create-eni', 'allocate', 'take-from-pool', 'associate']);
@@ -102,7 +119,10 @@ export async function reconcileInstance(
   }
 
   const exec = { ec2: deps.ec2, ssm: deps.ssm, guestDocumentName: deps.config.guestDocumentName, dryRun: deps.config.dryRun };
-  const outcomes = await executePlan(instanceId, planned, exec);
+  // The guest document goes last, after the status is written: the agent can finish it (and command-status can
+  // read the tag) before SendCommand even returns, so `syncing k/n` must already be there to become `ok k/n`.
+  const guestActions = planned.filter((a) => a.kind === 'sync-guest');
+  const outcomes = await executePlan(instanceId, planned.filter((a) => a.kind !== 'sync-guest'), exec);
   const failed = outcomes.filter((o) => o.result === 'failed');
   let placed = plan.placed;
   let retryLater: string | undefined;
@@ -124,21 +144,36 @@ export async function reconcileInstance(
   // Right after launch DescribeInstances may not show the instance yet (eventual consistency): try again later.
   // A job for an instance that never existed ends in the dead-letter queue after maxReceiveCount attempts.
   if (!actual.exists && planned.every((a) => a.kind === 'noop')) retryLater = 'instance-not-found';
-  const guestFailure = failed.find((o) => o.action.kind === 'sync-guest');
-  if (guestFailure) {
-    if (isAgentNotRegistered(guestFailure.cause)) {
-      status = 'pending: guest agent not registered yet';
-      retryLater = 'guest-agent-not-registered';
-    } else {
-      status = `guest failed: SendCommand ${guestFailure.error}`;
-      if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;
-    }
-  }
 
+  const canTag = actual.exists && actual.state !== 'terminated';
+  let written = current;
+  const writeStatus = async (value: string | undefined) => {
+    if (value === undefined || value === written || !canTag) return;
+    const write: Action = { kind: 'write-status', value, reason: 'status-changed' };
+    const [result] = await executePlan(instanceId, [write], exec);
+    if (result) outcomes.push(result);
+    // A failed write leaves the old value: the guest step below compares against what is really there.
+    if (result?.result === 'done' || deps.config.dryRun) written = value;
+  };
   if (status !== undefined) status = statusValue(status);
-  if (status !== undefined && status !== current && actual.exists && actual.state !== 'terminated') {
-    const write: Action = { kind: 'write-status', value: status, reason: 'status-changed' };
-    outcomes.push(...(await executePlan(instanceId, [write], exec)));
+  await writeStatus(status);
+
+  if (guestActions.length > 0) {
+    const guestOutcomes = await executePlan(instanceId, guestActions, exec);
+    outcomes.push(...guestOutcomes);
+    const guestFailure = guestOutcomes.find((o) => o.result === 'failed');
+    if (guestFailure) {
+      failed.push(guestFailure);
+      // A second status write, only on this failure path: the command never ran, so no event will correct it.
+      if (isAgentNotRegistered(guestFailure.cause)) {
+        status = 'pending: guest agent not registered yet';
+        retryLater = 'guest-agent-not-registered';
+      } else {
+        status = statusValue(`guest failed: SendCommand ${guestFailure.error}`);
+        if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;
+      }
+      await writeStatus(status);
+    }
   }
   const outcome: ReconcileOutcome = {
     instanceId,

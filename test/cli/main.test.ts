@@ -50,7 +50,7 @@ describe('Function: main (CLI)', () => {
     world = await makeWorld();
     const id = await world.launch('t3.medium', { 'eip-count': '1' });
     const r = await run(['plan', id, '--json'], world);
-    expect(JSON.parse(r.out)).toMatchObject({ instanceId: id, wanted: 1, actions: [{ kind: 'allocate' }, { kind: 'associate' }, { kind: 'sync-guest' }, { kind: 'write-status' }] });
+    expect(JSON.parse(r.out)).toMatchObject({ instanceId: id, wanted: 1, actions: [{ kind: 'allocate' }, { kind: 'associate' }, { kind: 'write-status' }, { kind: 'sync-guest' }] });
   });
 
   it('reconcile --no-guest converges the cloud side without SendCommand', async () => {

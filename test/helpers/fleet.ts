@@ -72,6 +72,7 @@ export function makeFleet(size: number, drifted = 0, orphans = 0): Fleet {
     },
     describeInstanceType: unsupported('describeInstanceType'),
     describeEipQuota: unsupported('describeEipQuota'),
+    describeNetworkInterfaces: unsupported('describeNetworkInterfaces'),
     allocateAddress: unsupported('allocateAddress'),
     associateAddress: unsupported('associateAddress'),
     disassociateAddress: unsupported('disassociateAddress'),

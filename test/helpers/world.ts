@@ -29,6 +29,9 @@ export function address(extra: Partial<AddressView> = {}): AddressView {
     instanceTag: ID,
     pool: undefined,
     assignedIp: false,
+    // A marked address without a recorded IP carries the tag value of versions that did not record it.
+    assignedIpTag: extra.assignedIp ? 'true' : undefined,
+    assignedIpAt: undefined,
     ...extra,
   };
 }

@@ -27,8 +27,8 @@ describe('Function: intakeEvent', () => {
     expect(intakeEvent(fixture('tag-change-on-instance'), { ...keys, countTagKey: 'n-ips' })).toMatchObject({ kind: 'ignore' });
   });
 
-  it('turns the schedule into a sweep', () => {
-    expect(intakeEvent(fixture('scheduled-event'), keys)).toEqual({ kind: 'sweep' });
+  it('ignores the schedule: the stack sends it to the sweep function', () => {
+    expect(intakeEvent(fixture('scheduled-event'), keys)).toEqual({ kind: 'ignore', why: 'schedule events go to the sweep function' });
   });
 
   it('ignores unknown events with the reason', () => {

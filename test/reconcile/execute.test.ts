@@ -1,5 +1,6 @@
 import {
   AllocateAddressCommand,
+  AssignPrivateIpAddressesCommand,
   AssociateAddressCommand,
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
@@ -29,7 +30,7 @@ afterEach(() => {
   ec2Mock.reset();
 });
 
-const allocate: Action = { kind: 'allocate', ref: 'new-0', assignedIp: true, reason: 'address-without-eip' };
+const allocate: Action = { kind: 'allocate', ref: 'new-0', assignedIp: true, target: { eniId: 'eni-0', privateIp: '10.0.0.11' }, reason: 'address-without-eip' };
 const associate: Action = {
   kind: 'associate',
   allocation: { ref: 'new-0' },
@@ -53,7 +54,7 @@ describe('Function: executePlan', () => {
           Tags: [
             { Key: 'eip-autopilot:managed', Value: 'true' },
             { Key: 'eip-autopilot:instance-id', Value: ID },
-            { Key: 'eip-autopilot:assigned-ip', Value: 'true' },
+            { Key: 'eip-autopilot:assigned-ip', Value: '10.0.0.11' },
           ],
         },
       ],
@@ -64,6 +65,19 @@ describe('Function: executePlan', () => {
       PrivateIpAddress: '10.0.0.11',
       AllowReassociation: false,
     });
+  });
+
+  it('allocates nothing for a private IP that could not be assigned (no idle, billed address)', async () => {
+    ec2Mock.on(AssignPrivateIpAddressesCommand).rejects(Object.assign(new Error('full'), { name: 'PrivateIpAddressLimitExceeded' }));
+    const assign: Action = { kind: 'assign-private-ips', eniId: 'eni-0', count: 1, reason: 'need-more-addresses' };
+    const target = { eniId: 'eni-0', newIp: 0 };
+    const outcomes = await executePlan(ID, [assign, { ...allocate, target }, { ...associate, target }], deps);
+    expect(outcomes.map((o) => [o.action.kind, o.result])).toEqual([
+      ['assign-private-ips', 'failed'],
+      ['allocate', 'skipped'],
+      ['associate', 'skipped'],
+    ]);
+    expect(ec2Mock.commandCalls(AllocateAddressCommand)).toHaveLength(0);
   });
 
   it('releases a fresh address at once when its association fails', async () => {

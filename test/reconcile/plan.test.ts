@@ -34,17 +34,18 @@ describe('Function: planInstance', () => {
   });
 
   describe('fresh instance', () => {
-    it('asks for the quota before allocating beyond the default quota of 5', () => {
+    it('allocates beyond the default quota of 5 without reading the quota (AllocateAddress enforces it)', () => {
       const plan = planInstance(want(6), actual(), { countTagKey: 'eip-count', limits: t3medium });
-      expect(plan.missing).toEqual(['quota']);
-      expect(plan.actions).toEqual([{ kind: 'noop', reason: 'nothing-to-do' }]);
+      expect(plan.missing).toEqual([]);
+      expect(kinds(plan.actions).filter((k) => k === 'allocate')).toHaveLength(6);
     });
 
-    it('skips the quota read when the Region stays within the default quota', () => {
+    it('reads the quota once it has bitten this instance, and only beyond the default quota', () => {
       const others = [address({ managed: false, instanceTag: undefined }), address({ managed: false, instanceTag: undefined })];
-      const within = planInstance(want(3), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
+      const tags = { 'eip-autopilot:status': 'degraded 0/4: AddressLimitExceeded' };
+      const within = planInstance(want(3), actual({ addresses: others, tags }), { countTagKey: 'eip-count', limits: t3medium });
       expect(within.missing).toEqual([]);
-      const beyond = planInstance(want(4), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
+      const beyond = planInstance(want(4), actual({ addresses: others, tags }), { countTagKey: 'eip-count', limits: t3medium });
       expect(beyond.missing).toEqual(['quota']);
     });
 
@@ -54,8 +55,8 @@ describe('Function: planInstance', () => {
       expect(plan.actions).toEqual([
         { kind: 'allocate', ref: 'new-0', assignedIp: false, reason: 'address-without-eip' },
         { kind: 'associate', allocation: { ref: 'new-0' }, target: { eniId: 'eni-0', privateIp: '10.0.0.10' }, assignedIp: false, fromPool: false, reason: 'address-without-eip' },
-        { kind: 'sync-guest', reason: 'cloud-changed' },
         { kind: 'write-status', value: 'syncing 1/1', reason: 'status-changed' },
+        { kind: 'sync-guest', reason: 'cloud-changed' },
       ]);
     });
 
@@ -66,7 +67,7 @@ describe('Function: planInstance', () => {
 
     it('assigns secondaries on the primary ENI with one call, then allocates one EIP per IP', () => {
       const plan = planInstance(want(3), actual(), ctx());
-      expect(kinds(plan.actions)).toEqual(['assign-private-ips', 'allocate', 'allocate', 'allocate', 'associate', 'associate', 'associate', 'sync-guest', 'write-status']);
+      expect(kinds(plan.actions)).toEqual(['assign-private-ips', 'allocate', 'allocate', 'allocate', 'associate', 'associate', 'associate', 'write-status', 'sync-guest']);
       expect(plan.actions[0]).toEqual({ kind: 'assign-private-ips', eniId: 'eni-0', count: 2, reason: 'need-more-addresses' });
       expect(plan.actions.filter((a) => a.kind === 'associate').map((a) => a.kind === 'associate' && a.target)).toEqual([
         { eniId: 'eni-0', privateIp: '10.0.0.10' },
@@ -137,10 +138,10 @@ describe('Function: planInstance', () => {
       expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
         { kind: 'disassociate', allocationId: addrs[1]?.allocationId, associationId: addrs[1]?.associationId, publicIp: addrs[1]?.publicIp, reason: 'above-desired-count' },
         { kind: 'disassociate', allocationId: addrs[2]?.allocationId, associationId: addrs[2]?.associationId, publicIp: addrs[2]?.publicIp, reason: 'above-desired-count' },
-        { kind: 'release', allocationId: addrs[1]?.allocationId, publicIp: addrs[1]?.publicIp, reason: 'above-desired-count' },
-        { kind: 'release', allocationId: addrs[2]?.allocationId, publicIp: addrs[2]?.publicIp, reason: 'above-desired-count' },
         { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.11', reason: 'address-removed' },
         { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.12', reason: 'address-removed' },
+        { kind: 'release', allocationId: addrs[1]?.allocationId, publicIp: addrs[1]?.publicIp, reason: 'above-desired-count' },
+        { kind: 'release', allocationId: addrs[2]?.allocationId, publicIp: addrs[2]?.publicIp, reason: 'above-desired-count' },
       ]);
       expect(statusOf(plan.actions)).toMatchObject({ value: 'syncing 1/1' });
     });
@@ -191,7 +192,7 @@ describe('Function: planInstance', () => {
     it('takes back an owned address associated elsewhere and re-associates it here', () => {
       const wrong = placedAt('eni-other', '10.9.9.9');
       const plan = planInstance(want(1), actual({ addresses: [wrong] }), ctx());
-      expect(kinds(plan.actions)).toEqual(['disassociate', 'associate', 'sync-guest', 'write-status']);
+      expect(kinds(plan.actions)).toEqual(['disassociate', 'associate', 'write-status', 'sync-guest']);
       expect(plan.actions[0]).toMatchObject({ reason: 'associated-elsewhere' });
     });
 
@@ -206,6 +207,67 @@ describe('Function: planInstance', () => {
       const first = planInstance(want(3), world, ctx({ limits: t3micro }));
       const again = planInstance(want(3), world, ctx({ limits: t3micro }));
       expect(first.actions.find((a) => a.kind === 'create-eni')).toEqual(again.actions.find((a) => a.kind === 'create-eni'));
+    });
+  });
+
+  describe('leftovers of a killed run', () => {
+    const inSync = () => actual({ addresses: [placedAt('eni-0', '10.0.0.10')], tags: { 'eip-autopilot:status': 'ok 1/1' } });
+
+    it('deletes an unattached ENI of ours that nothing needs, without detaching it', () => {
+      const plan = planInstance(want(1), { ...inSync(), leftoverEnis: [{ eniId: 'eni-left', privateIps: ['10.0.1.5'] }] }, ctx());
+      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+        { kind: 'delete-eni', eniId: 'eni-left', attachmentId: undefined, reason: 'eni-not-attached' },
+      ]);
+    });
+
+    it('deletes an unattached ENI of an instance EC2 no longer shows', () => {
+      const plan = planInstance(want(0), { ...actual({ exists: false, state: undefined, enis: [] }), leftoverEnis: [{ eniId: 'eni-left', privateIps: [] }] }, ctx());
+      expect(plan.actions).toEqual([{ kind: 'delete-eni', eniId: 'eni-left', attachmentId: undefined, reason: 'eni-not-attached' }]);
+    });
+
+    it('attaches an unattached ENI of ours again instead of creating one, and uses its IPs', () => {
+      const world = actual({ instanceType: 't3.micro', enis: [eni(0, ['10.0.0.10', '10.0.0.11'])] });
+      const leftover = { eniId: 'eni-left', privateIps: ['10.0.1.5', '10.0.1.6'] };
+      const plan = planInstance(want(3), { ...world, leftoverEnis: [leftover] }, ctx({ limits: t3micro }));
+      expect(plan.actions.find((a) => a.kind === 'create-eni')).toMatchObject({ deviceIndex: 1, reuse: leftover });
+      expect(kinds(plan.actions)).not.toContain('delete-eni');
+      expect(plan.actions.filter((a) => a.kind === 'associate').map((a) => a.kind === 'associate' && a.target)).toEqual([
+        { eniId: 'eni-0', privateIp: '10.0.0.10' },
+        { eniId: 'eni-0', privateIp: '10.0.0.11' },
+        { newEni: 1, newIp: 0 },
+      ]);
+    });
+
+    it('unassigns a free IP that a disassociated address of ours names as assigned by us, and releases the address', () => {
+      const spare = address({ assignedIp: true, assignedIpTag: '10.0.0.11', assignedIpAt: '10.0.0.11' });
+      const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
+      const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
+      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+        { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.11', reason: 'address-removed' },
+        { kind: 'release', allocationId: spare.allocationId, publicIp: spare.publicIp, reason: 'unassociated-leftover' },
+      ]);
+    });
+
+    it('puts that address back on that IP, still marked, when it is needed', () => {
+      const spare = address({ assignedIp: true, assignedIpTag: '10.0.0.11', assignedIpAt: '10.0.0.11' });
+      const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
+      const plan = planInstance(want(2), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
+      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+        { kind: 'associate', allocation: { allocationId: spare.allocationId }, target: { eniId: 'eni-0', privateIp: '10.0.0.11' }, assignedIp: true, fromPool: false, marker: '10.0.0.11', reason: 'address-without-eip' },
+      ]);
+    });
+
+    it('never unassigns a free IP that only an address with a legacy marker (no IP) could name', () => {
+      const spare = address({ assignedIp: true });
+      const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
+      const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
+      expect(kinds(plan.actions)).not.toContain('unassign-private-ip');
+    });
+
+    it('drops the assigned-ip marker of a spare that lands on an IP we did not assign', () => {
+      const spare = address({ assignedIp: true });
+      const plan = planInstance(want(1), actual({ addresses: [spare] }), ctx());
+      expect(plan.actions.find((a) => a.kind === 'associate')).toMatchObject({ assignedIp: false, marker: 'true' });
     });
   });
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearTypeCache, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
 import { manualClock } from '../../local/region/model/index.js';
-import { killAfter, makeWorld, type World } from '../helpers/region';
+import { DOCUMENT, killAfter, makeWorld, type World } from '../helpers/region';
+import { recordGuestResult } from '../../src/reconcile/guest-status';
 
 let world: World | undefined;
 afterEach(() => {
@@ -56,31 +57,99 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 3 + 5);
   });
 
+  it('uses at most 2N+5 EC2 calls for N=8 on a cold container (no quota read up front)', async () => {
+    world = await makeWorld({ eipQuota: 100 });
+    const id = await world.launch('m5.large', { 'eip-count': '8' });
+    world.mark();
+    const outcome = await reconcileInstance(id, world.deps);
+    const { reads, writes } = world.since();
+    expect(outcome).toMatchObject({ placed: 8, wanted: 8, status: 'syncing 8/8' });
+    expect(reads).toEqual(['DescribeInstances', 'DescribeAddresses', 'DescribeInstanceTypes']);
+    expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 8 + 5);
+  });
+
   describe('killed after each write, then rerun', () => {
-    it('converges with no leaked EIP, whichever write the run died at', async () => {
-      // Count the writes of a clean run first, then kill a fresh world at each of them.
-      world = await makeWorld();
-      const probe = await world.launch('t3.micro', { 'eip-count': '3' });
-      world.mark();
-      await reconcileInstance(probe, world.deps);
-      const total = world.since().writes.filter((w) => w !== 'SendCommand' && w !== 'CreateTags').length;
-      world.mocks.restore();
-      expect(total).toBeGreaterThanOrEqual(7);
-      for (let k = 1; k <= total; k++) {
+    /** What a killed run can leave: ENIs of ours attached to nothing, private IPs without an EIP. */
+    async function leftovers(w: World, id: string) {
+      const unattached = await w.deps.ec2.describeNetworkInterfaces([
+        { Name: 'tag:eip-autopilot:instance-id', Values: [id] },
+        { Name: 'status', Values: ['available'] },
+      ]);
+      const instance = await w.deps.ec2.describeInstance(id);
+      const withEip = new Set((await w.deps.ec2.describeAddresses()).map((a) => `${a.NetworkInterfaceId}/${a.PrivateIpAddress}`));
+      const bareIps = (instance?.NetworkInterfaces ?? []).flatMap((n) =>
+        (n.PrivateIpAddresses ?? []).filter((p) => !p.Primary && !withEip.has(`${n.NetworkInterfaceId}/${p.PrivateIpAddress}`)).map((p) => p.PrivateIpAddress),
+      );
+      return { unattachedEnis: unattached.length, ipsWithoutEip: bareIps.length, leakedEips: await w.leakedOwned() };
+    }
+    const clean = { unattachedEnis: 0, ipsWithoutEip: 0, leakedEips: 0 };
+
+    /** Writes (EC2 only) of a clean run of `scenario`, to kill a fresh copy of it at each of them. */
+    async function writesOf(scenario: (w: World) => Promise<string>) {
+      const w = await makeWorld();
+      const id = await scenario(w);
+      w.mark();
+      await reconcileInstance(id, w.deps);
+      const writes = w.since().writes.filter((x) => x !== 'SendCommand');
+      w.mocks.restore();
+      clearTypeCache();
+      return writes;
+    }
+
+    const fresh = async (w: World) => w.launch('t3.micro', { 'eip-count': '3' });
+    const scaledDown = async (w: World) => {
+      const id = await w.launch('t3.micro', { 'eip-count': '3' });
+      await converge(w, id);
+      await w.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '1' }] });
+      return id;
+    };
+
+    it.each([
+      ['fresh eip-count=3 on t3.micro (assign, create ENI, attach, allocate, associate)', fresh, 3],
+      ['scale down 3 -> 1 on t3.micro (disassociate, unassign, release, detach, delete ENI)', scaledDown, 1],
+    ])('%s: converges with no leaked EIP, no unattached ENI, no bare private IP', async (_name, scenario, n) => {
+      const writes = await writesOf(scenario);
+      expect(writes.length).toBeGreaterThanOrEqual(5);
+      for (let k = 1; k <= writes.length; k++) {
         world = await makeWorld();
-        const id = await world.launch('t3.micro', { 'eip-count': '3' });
+        const id = await scenario(world);
         const killed: ReconcileDeps = { ...world.deps, ec2: killAfter(world.deps.ec2, k) };
         await reconcileInstance(id, killed).catch(() => undefined);
         const rerun = await converge(world, id);
-        expect({ k, placed: rerun.placed }).toEqual({ k, placed: 3 });
-        expect({ k, leaked: await world.leakedOwned() }).toEqual({ k, leaked: 0 });
-        expect({ k, owned: (await ownedOn(world, id)).length }).toEqual({ k, owned: 3 });
+        const at = writes[k - 1];
+        expect({ k, at, placed: rerun.placed }).toEqual({ k, at, placed: n });
+        expect({ k, at, owned: (await ownedOn(world, id)).length }).toEqual({ k, at, owned: n });
+        expect({ k, at, ...(await leftovers(world, id)) }).toEqual({ k, at, ...clean });
         world.mark();
         await reconcileInstance(id, world.deps);
-        expect({ k, writes: world.since().writes }).toEqual({ k, writes: [] });
+        expect({ k, at, writes: world.since().writes }).toEqual({ k, at, writes: [] });
+        // Scaling to 0 afterwards undoes everything: no secondary IP, no extra ENI is left behind as "not ours".
+        if (n === 1) {
+          await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '0' }] });
+          await converge(world, id);
+          const instance = await world.deps.ec2.describeInstance(id);
+          expect({ k, at, ips: instance?.NetworkInterfaces?.map((e) => e.PrivateIpAddresses?.length) }).toEqual({ k, at, ips: [1] });
+        }
         world.mocks.restore();
         clearTypeCache();
       }
+    });
+
+    it('deletes an ENI left unattached by a killed first run once it is seen (here: at termination)', async () => {
+      world = await makeWorld();
+      const id = await world.launch('t3.micro', { 'eip-count': '3' });
+      const writes = await writesOf(fresh);
+      const k = writes.indexOf('AttachNetworkInterface') + 1;
+      await reconcileInstance(id, { ...world.deps, ec2: killAfter(world.deps.ec2, k) }).catch(() => undefined);
+      // The count drops before the retry: this run needs no ENI, has no status yet, so it does not look for one.
+      await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '1' }] });
+      await converge(world, id);
+      expect((await leftovers(world, id)).unattachedEnis).toBe(1);
+      await world.region.ec2('TerminateInstances', { InstanceIds: [id] });
+      world.region.tick();
+      await converge(world, id);
+      expect((await leftovers(world, id)).unattachedEnis).toBe(0);
+      expect(await world.leakedOwned()).toBe(0);
     });
   });
 
@@ -125,6 +194,24 @@ describe('Function: reconcileInstance (on the region model)', () => {
       const outcome = await converge(world, id);
       expect(outcome).toMatchObject({ placed: 2, status: 'degraded 2/3: AddressLimitExceeded' });
       expect(await world.leakedOwned()).toBe(0);
+    });
+
+    it('beyond the default quota: AllocateAddress enforces it, the IPs assigned for the refused ones are undone, the next run reads the quota and writes nothing', async () => {
+      world = await makeWorld({ eipQuota: 5 });
+      const id = await world.launch('m5.large', { 'eip-count': '8' });
+      const first = await converge(world, id);
+      expect(first).toMatchObject({ placed: 5, status: 'degraded 5/8: AddressLimitExceeded' });
+      expect(await world.leakedOwned()).toBe(0);
+      const instance = await world.deps.ec2.describeInstance(id);
+      // Primary + 4 secondaries carry the 5 addresses; the 3 secondaries assigned for refused allocations are gone.
+      expect(instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses).toHaveLength(5);
+      world.mark();
+      const second = await reconcileInstance(id, world.deps);
+      expect(second).toMatchObject({ placed: 5, status: 'degraded 5/8: AddressLimitExceeded' });
+      const { reads, writes } = world.since();
+      expect(reads).toContain('DescribeAccountAttributes');
+      // No EC2 write: no assign/allocate churn every sweep (the guest document is re-sent while not ok, as before).
+      expect(writes.filter((w) => w !== 'SendCommand')).toEqual([]);
     });
 
     it('survives another writer taking the last address mid-way', async () => {
@@ -235,6 +322,44 @@ describe('Function: reconcileInstance (on the region model)', () => {
     await converge(world, id);
     const left = await world.deps.ec2.describeAddresses();
     expect(left.map((a) => [a.AllocationId, a.PrivateIpAddress])).toEqual([[mine.AllocationId, inst?.PrivateIpAddress]]);
+  });
+
+  describe('guest finishes before reconcile returns (SSM pickup 0)', () => {
+    it('ends ok: the status is written before the command is sent, so the invocation event finds it', async () => {
+      world = await makeWorld({ commandPickupMs: 0 });
+      const w = world;
+      // command-status as the bus runs it: on the event, while reconcile may still be running.
+      const handled: Promise<unknown>[] = [];
+      w.region.onEvent((e) => {
+        const d = e.detail as Record<string, unknown>;
+        if (e['detail-type'] === 'EC2 Command Invocation Status-change Notification' && d['document-name'] === DOCUMENT) {
+          handled.push(recordGuestResult(w.deps.ec2, String(d['instance-id']), String(d.status)));
+        }
+      });
+      const id = await w.launch('t3.medium', { 'eip-count': '2' });
+      const outcome = await reconcileInstance(id, w.deps);
+      await w.region.idle();
+      await Promise.all(handled);
+      expect(outcome.status).toBe('syncing 2/2');
+      expect((await w.tags(id))['eip-autopilot:status']).toBe('ok 2/2');
+    });
+
+    it('ends guest failed when the guest fails at once', async () => {
+      world = await makeWorld({ commandPickupMs: 0, runner: async () => ({ exitCode: 1, stdout: '', stderr: 'boom' }) });
+      const w = world;
+      const handled: Promise<unknown>[] = [];
+      w.region.onEvent((e) => {
+        const d = e.detail as Record<string, unknown>;
+        if (e['detail-type'] === 'EC2 Command Invocation Status-change Notification' && d['document-name'] === DOCUMENT) {
+          handled.push(recordGuestResult(w.deps.ec2, String(d['instance-id']), String(d.status)));
+        }
+      });
+      const id = await w.launch('t3.medium', { 'eip-count': '1' });
+      await reconcileInstance(id, w.deps);
+      await w.region.idle();
+      await Promise.all(handled);
+      expect((await w.tags(id))['eip-autopilot:status']).toBe('guest failed: Failed (1/1)');
+    });
   });
 
   it('marks the status pending and asks for a retry while the guest agent is not registered', async () => {

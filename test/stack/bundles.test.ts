@@ -1,6 +1,15 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createRegion } from '../../local/region/model/index.js';
+import { startRegionServer } from '../../local/region/server.js';
+import { FifoQueue, LocalSqs } from '../../local/sqs-fifo.js';
 import { packageStack } from '../../local/stack/package.js';
 import { readZip, type ZipEntry } from '../../local/stack/zip.js';
+import { context } from '../helpers/lambda';
 
 const HANDLERS: Record<string, string> = {
   intake: 'functions/intake/handler.mjs',
@@ -35,6 +44,88 @@ describe('Function packages', () => {
     );
     for (const specifier of imports) expect(specifier).toMatch(/^node:[a-z_/]+$|^@aws-sdk\/signature-v4-crt$/);
     expect(imports).toContain('node:http');
-    expect(code).toContain('DescribeInstances');
+  });
+
+  // Each handler bundles only the clients it calls (src/deps.ts): intake must not pay for EC2's or SSM's client.
+  it.each([
+    ['intake', { EC2: false, SSM: false, SQS: true }],
+    ['reconcile', { EC2: true, SSM: true, SQS: false }],
+    ['sweep', { EC2: true, SSM: false, SQS: true }],
+    ['commandStatus', { EC2: true, SSM: false, SQS: false }],
+  ])('%s: bundles exactly the SDK clients it uses', (name, expected) => {
+    const file = HANDLERS[name] ?? '';
+    const code = (zips[name] ?? []).find((e) => e.name === file)?.read().toString('utf8') ?? '';
+    // A command name of each client, as its serializer spells it in the bundle.
+    const has = {
+      EC2: code.includes('DescribeInstances'),
+      SSM: code.includes('SendCommand'),
+      SQS: code.includes('SendMessageBatch'),
+    };
+    expect(has).toEqual(expected);
+  });
+
+  // infra/esbuild-plugins.cjs lets esbuild drop the schemas of calls we never make (they were ~55% of reconcile).
+  it.each(['reconcile', 'sweep', 'commandStatus'])('%s: holds no schema of an EC2 call it never makes', (name) => {
+    const code = (zips[name] ?? []).find((e) => e.name === HANDLERS[name])?.read().toString('utf8') ?? '';
+    expect(code).not.toContain('RunInstancesRequest');
+    expect(code).not.toContain('AcceleratorCount');
+  });
+});
+
+describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
+  // The bundles are built with infra/esbuild-plugins.cjs rewriting the SDK's schema files: prove the result still
+  // speaks EC2's query protocol and SSM's JSON protocol, over the wire, on every call a fresh reconcile makes.
+  it('converges a fresh instance against the local region over HTTP', async () => {
+    const region = createRegion({ eipQuota: 50 });
+    const sqs = new LocalSqs();
+    const server = await startRegionServer({ region, sqs });
+    const queue = sqs.add(new FifoQueue({ name: 'jobs.fifo', url: server.queueUrl('jobs.fifo') }));
+    const dir = mkdtempSync(join(tmpdir(), 'eip-bundle-'));
+    const saved = { ...process.env };
+    try {
+      for (const entry of zips.reconcile ?? []) {
+        mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
+        writeFileSync(join(dir, entry.name), entry.read());
+      }
+      Object.assign(process.env, {
+        AWS_ENDPOINT_URL: server.url,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIDLOCALREGION',
+        AWS_SECRET_ACCESS_KEY: 'local-region-secret',
+        JOB_QUEUE_URL: queue.url,
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      });
+      await region.ssm('CreateDocument', {
+        Name: 'eip-autopilot-guest-sync',
+        Content: JSON.stringify({ schemaVersion: '2.2', mainSteps: [{ action: 'aws:runShellScript', name: 'sync', inputs: { runCommand: ['true'] } }] }),
+      });
+      // t3.micro, 3 addresses: assign, create + attach an ENI, DeleteOnTermination, allocate, associate, status, SSM.
+      const launched = await region.ec2('RunInstances', {
+        ImageId: 'ami-1',
+        InstanceType: 't3.micro',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'eip-count', Value: '3' }] }],
+      });
+      region.tick();
+      const id = launched.Instances?.[0]?.InstanceId ?? '';
+      queue.send({ MessageBody: JSON.stringify({ instanceId: id, reason: 'tag-change' }), MessageGroupId: id, MessageDeduplicationId: 'b1' });
+      const mod = (await import(pathToFileURL(join(dir, HANDLERS.reconcile ?? '')).href)) as {
+        handler: (event: SQSEvent, ctx: typeof context) => Promise<SQSBatchResponse>;
+      };
+      const response = await mod.handler(queue.toEvent(queue.receive({ MaxNumberOfMessages: 1 })), context);
+      expect(response).toEqual({ batchItemFailures: [] });
+      const owned = await region.ec2('DescribeAddresses', { Filters: [{ Name: 'tag:eip-autopilot:instance-id', Values: [id] }] });
+      expect(owned.Addresses?.filter((a) => a.AssociationId)).toHaveLength(3);
+      const instance = (await region.ec2('DescribeInstances', { InstanceIds: [id] })).Reservations?.[0]?.Instances?.[0];
+      expect(instance?.Tags?.find((t) => t.Key === 'eip-autopilot:status')?.Value).toBe('syncing 3/3');
+      expect(instance?.NetworkInterfaces).toHaveLength(2);
+      expect(region.calls.filter((c) => !c.ok)).toEqual([]);
+    } finally {
+      process.env = saved;
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

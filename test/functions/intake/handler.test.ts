@@ -47,13 +47,12 @@ describe('Function: intake handler', () => {
     expect(drain()).toEqual([]);
   });
 
-  it('runs a sweep on the schedule and enqueues only drifted instances', async () => {
-    const drifting = await world.launch('t3.medium', { 'eip-count': '1' });
-    await world.launch('t3.medium', { Name: 'untagged' });
+  it('ignores a schedule event without any EC2 call (the sweep function owns the schedule)', async () => {
+    await world.launch('t3.medium', { 'eip-count': '1' });
+    world.mark();
     await handler(fixture('scheduled-event'), context);
-    expect(drain()).toEqual([
-      { body: { instanceId: drifting, reason: 'sweep:address-without-eip' }, group: drifting, dedup: `53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa-${drifting}` },
-    ]);
+    expect(drain()).toEqual([]);
+    expect(world.since()).toEqual({ reads: [], writes: [] });
   });
 
   it('sends a duplicate event only once (FIFO dedup id = event id)', async () => {
