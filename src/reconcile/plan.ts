@@ -294,14 +294,11 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
         .slice(0, stillNeed);
       if (poolFree.length < stillNeed) shortReason = `pool "${pool}" has no free address`;
     } else {
-      // The quota is read only once it has bitten this instance (its status says AddressLimitExceeded). Until then
-      // AllocateAddress enforces it for us: an allocation over the quota fails with nothing created, the private IP
-      // assigned for it is unassigned again in the same run, and the status says degraded. Reading it up front
-      // would cost every fresh run beyond the default quota of 5 one call (fresh N=8: 22 calls > 2N+5).
+      // Below the default quota (5, the floor AWS grants every account) the quota read is skipped; should an
+      // account have less anyway, AddressLimitExceeded is handled like a race with another writer.
       const fitsDefault = actual.addresses.length + stillNeed <= DEFAULT_EIP_QUOTA;
-      const quotaBit = (actual.tags[TAG.status] ?? '').includes('AddressLimitExceeded');
-      if (ctx.quota === undefined && !fitsDefault && quotaBit) return finish([], keep.length, wanted, ['quota']);
-      const quota = ctx.quota ?? (quotaBit ? DEFAULT_EIP_QUOTA : Number.POSITIVE_INFINITY);
+      if (ctx.quota === undefined && !fitsDefault) return finish([], keep.length, wanted, ['quota']);
+      const quota = ctx.quota ?? DEFAULT_EIP_QUOTA;
       allocatable = Math.min(stillNeed, Math.max(0, quota - actual.addresses.length));
       if (allocatable < stillNeed) shortReason = 'AddressLimitExceeded';
     }

@@ -40,9 +40,24 @@ export interface ReconcileOutcome {
 // Instance-type limits never change for a type: cache them for the life of the Lambda container.
 const typeCache = new Map<string, TypeLimits>();
 
-/** Empties the instance-type cache (tests and the bench measure cold runs). */
-export function clearTypeCache(): void {
+// The EIP quota changes only when someone has it raised (Service Quotas): a burst of fresh instances in one container
+// reads it once, and a raised quota is seen within QUOTA_TTL_MS. Being wrong is safe either way: AllocateAddress
+// enforces the real quota, and AddressLimitExceeded is handled like a race with another writer.
+const QUOTA_TTL_MS = 5 * 60_000;
+let quotaCache: { value: number; readAt: number } | undefined;
+
+/** Empties the instance-type and quota caches (tests and the bench measure cold containers). */
+export function clearCaches(): void {
   typeCache.clear();
+  quotaCache = undefined;
+}
+
+async function eipQuota(ec2: Ec2Port): Promise<number> {
+  const now = Date.now();
+  if (quotaCache && now - quotaCache.readAt < QUOTA_TTL_MS) return quotaCache.value;
+  const value = await ec2.describeEipQuota();
+  quotaCache = { value, readAt: now };
+  return value;
 }
 
 async function typeLimits(instanceType: string, ec2: Ec2Port): Promise<TypeLimits> {
@@ -72,7 +87,7 @@ export async function planForInstance(
   let plan = planInstance(desired, actual, ctx);
   // At most two extra reads: each pass supplies what the previous one asked for.
   for (let pass = 0; pass < 2 && plan.missing.length > 0; pass++) {
-    if (plan.missing.includes('quota')) ctx.quota = await deps.ec2.describeEipQuota();
+    if (plan.missing.includes('quota')) ctx.quota = await eipQuota(deps.ec2);
     if (plan.missing.includes('limits')) ctx.limits = await typeLimits(actual.instanceType ?? '', deps.ec2);
     plan = planInstance(desired, actual, ctx);
   }

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
 import type { Deps } from '../../src/deps';
-import { clearTypeCache } from '../../src/reconcile/reconcile';
+import { clearCaches } from '../../src/reconcile/reconcile';
 import { makeWorld, type World } from '../helpers/region';
 
 let world: World | undefined;
 afterEach(() => {
   world?.mocks.restore();
   world = undefined;
-  clearTypeCache();
+  clearCaches();
 });
 
 async function run(args: string[], w?: World) {

@@ -34,19 +34,26 @@ describe('Function: planInstance', () => {
   });
 
   describe('fresh instance', () => {
-    it('allocates beyond the default quota of 5 without reading the quota (AllocateAddress enforces it)', () => {
+    it('asks for the quota before allocating beyond the default quota of 5', () => {
       const plan = planInstance(want(6), actual(), { countTagKey: 'eip-count', limits: t3medium });
-      expect(plan.missing).toEqual([]);
-      expect(kinds(plan.actions).filter((k) => k === 'allocate')).toHaveLength(6);
+      expect(plan.missing).toEqual(['quota']);
+      expect(plan.actions).toEqual([{ kind: 'noop', reason: 'nothing-to-do' }]);
     });
 
-    it('reads the quota once it has bitten this instance, and only beyond the default quota', () => {
+    it('skips the quota read when the Region stays within the default quota', () => {
       const others = [address({ managed: false, instanceTag: undefined }), address({ managed: false, instanceTag: undefined })];
-      const tags = { 'eip-autopilot:status': 'degraded 0/4: AddressLimitExceeded' };
-      const within = planInstance(want(3), actual({ addresses: others, tags }), { countTagKey: 'eip-count', limits: t3medium });
+      const within = planInstance(want(3), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
       expect(within.missing).toEqual([]);
-      const beyond = planInstance(want(4), actual({ addresses: others, tags }), { countTagKey: 'eip-count', limits: t3medium });
+      const beyond = planInstance(want(4), actual({ addresses: others }), { countTagKey: 'eip-count', limits: t3medium });
       expect(beyond.missing).toEqual(['quota']);
+    });
+
+    it('allocates only what the quota leaves and says why the rest is missing', () => {
+      const plan = planInstance(want(8), actual(), { countTagKey: 'eip-count', limits: t3medium, quota: 5 });
+      expect(plan.missing).toEqual([]);
+      expect(kinds(plan.actions).filter((k) => k === 'allocate')).toHaveLength(5);
+      expect(plan).toMatchObject({ placed: 5, wanted: 8 });
+      expect(plan.actions).toContainEqual({ kind: 'write-status', value: 'degraded 5/8: AddressLimitExceeded', reason: 'status-changed' });
     });
 
     it('puts the first EIP on the primary private IP, with the full association form', () => {

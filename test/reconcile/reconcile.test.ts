@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearTypeCache, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
+import { clearCaches, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
 import { manualClock } from '../../local/region/model/index.js';
 import { DOCUMENT, killAfter, makeWorld, type World } from '../helpers/region';
 import { recordGuestResult } from '../../src/reconcile/guest-status';
@@ -8,7 +8,7 @@ let world: World | undefined;
 afterEach(() => {
   world?.mocks.restore();
   world = undefined;
-  clearTypeCache();
+  clearCaches();
 });
 
 async function converge(w: World, id: string) {
@@ -57,14 +57,18 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 3 + 5);
   });
 
-  it('uses at most 2N+5 EC2 calls for N=8 on a cold container (no quota read up front)', async () => {
+  it('checks the quota before allocating beyond 5, once per container: N=8 warm uses at most 2N+5 EC2 calls', async () => {
     world = await makeWorld({ eipQuota: 100 });
-    const id = await world.launch('m5.large', { 'eip-count': '8' });
+    const cold = await world.launch('m5.large', { 'eip-count': '8' });
     world.mark();
-    const outcome = await reconcileInstance(id, world.deps);
+    await reconcileInstance(cold, world.deps);
+    expect(world.since().reads).toEqual(['DescribeInstances', 'DescribeAddresses', 'DescribeAccountAttributes', 'DescribeInstanceTypes']);
+    const warm = await world.launch('m5.large', { 'eip-count': '8' });
+    world.mark();
+    const outcome = await reconcileInstance(warm, world.deps);
     const { reads, writes } = world.since();
     expect(outcome).toMatchObject({ placed: 8, wanted: 8, status: 'syncing 8/8' });
-    expect(reads).toEqual(['DescribeInstances', 'DescribeAddresses', 'DescribeInstanceTypes']);
+    expect(reads).toEqual(['DescribeInstances', 'DescribeAddresses']);
     expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 8 + 5);
   });
 
@@ -92,7 +96,7 @@ describe('Function: reconcileInstance (on the region model)', () => {
       await reconcileInstance(id, w.deps);
       const writes = w.since().writes.filter((x) => x !== 'SendCommand');
       w.mocks.restore();
-      clearTypeCache();
+      clearCaches();
       return writes;
     }
 
@@ -131,7 +135,7 @@ describe('Function: reconcileInstance (on the region model)', () => {
           expect({ k, at, ips: instance?.NetworkInterfaces?.map((e) => e.PrivateIpAddresses?.length) }).toEqual({ k, at, ips: [1] });
         }
         world.mocks.restore();
-        clearTypeCache();
+        clearCaches();
       }
     });
 
@@ -196,20 +200,19 @@ describe('Function: reconcileInstance (on the region model)', () => {
       expect(await world.leakedOwned()).toBe(0);
     });
 
-    it('beyond the default quota: AllocateAddress enforces it, the IPs assigned for the refused ones are undone, the next run reads the quota and writes nothing', async () => {
+    it('beyond the quota: allocates what fits, assigns no IP it cannot fill, the next run writes nothing', async () => {
       world = await makeWorld({ eipQuota: 5 });
       const id = await world.launch('m5.large', { 'eip-count': '8' });
       const first = await converge(world, id);
       expect(first).toMatchObject({ placed: 5, status: 'degraded 5/8: AddressLimitExceeded' });
       expect(await world.leakedOwned()).toBe(0);
       const instance = await world.deps.ec2.describeInstance(id);
-      // Primary + 4 secondaries carry the 5 addresses; the 3 secondaries assigned for refused allocations are gone.
+      // Primary + 4 secondaries carry the 5 addresses: the quota was read first, so no IP was assigned for nothing.
       expect(instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses).toHaveLength(5);
       world.mark();
       const second = await reconcileInstance(id, world.deps);
       expect(second).toMatchObject({ placed: 5, status: 'degraded 5/8: AddressLimitExceeded' });
-      const { reads, writes } = world.since();
-      expect(reads).toContain('DescribeAccountAttributes');
+      const { writes } = world.since();
       // No EC2 write: no assign/allocate churn every sweep (the guest document is re-sent while not ok, as before).
       expect(writes.filter((w) => w !== 'SendCommand')).toEqual([]);
     });
