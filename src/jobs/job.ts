@@ -4,7 +4,7 @@ import { InvalidInputError } from '../errors';
 /** One reconcile job (the SQS FIFO message body). */
 export interface Job {
   instanceId: string;
-  /** Why: `state-change:<state>`, `tag-change`, `schedule`, `sweep:<drift>`, `retry:<why>`. */
+  /** Why: `state-change:<state>`, `tag-change`, `sweep:<drift>`. */
   reason: string;
 }
 
