@@ -196,6 +196,13 @@ export class FifoQueue {
     return { visible: this.messages.length - inFlight, inFlight };
   }
 
+  /** Clock time at which the earliest in-flight message becomes visible again (undefined: none in flight). */
+  nextVisibleAt(): number | undefined {
+    const now = this.now();
+    const times = this.messages.filter((m) => m.receipt && m.visibleAt > now).map((m) => m.visibleAt);
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
   /** GetQueueAttributes in SQS's names. */
   attributes(): Record<string, string> {
     const { visible, inFlight } = this.counts();
