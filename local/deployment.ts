@@ -38,6 +38,7 @@ import { readStackSource, type StackSource } from './stack/source.js';
 /** Status tag written by the reconciler (fixed key, docs/ARCHITECTURE.md). */
 export const STATUS_TAG = 'eip-autopilot:status';
 const MANAGED_TAG = 'eip-autopilot:managed';
+const OWNER_TAG = 'eip-autopilot:instance-id';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -139,8 +140,8 @@ export interface Deployment {
   statusHistory(instanceId: string): (string | undefined)[];
   /** The instance's addresses, primary ENI first, in private-IP order; with guests, also the guest's view. */
   addresses(instanceId: string, opts?: { verify?: boolean }): Promise<AddressRow[]>;
-  /** Every address eip-autopilot owns (`eip-autopilot:managed=true`), associated or not. */
-  ownedAddresses(): Promise<{ allocationId: string; publicIp: string; associated: boolean }[]>;
+  /** Every address eip-autopilot owns (`eip-autopilot:managed=true`), associated or not; or those of one instance. */
+  ownedAddresses(instanceId?: string): Promise<{ allocationId: string; publicIp: string; associated: boolean; instanceId: string }[]>;
   /** Stops everything; restores the environment and stdout. Idempotent. */
   close(): Promise<void>;
 }
@@ -190,40 +191,35 @@ export function summarize(event: RegionEvent): string {
  * traces (like reading CloudWatch Logs) instead of mixing into the demo's output; other output passes through.
  */
 function captureLogs(onRecord: (r: Record<string, unknown>) => void): () => void {
-  const original = process.stdout.write;
-  const originalErr = process.stderr.write;
-  // Powertools Metrics warns on stderr after every invocation that published no metric (ours do with metrics off).
-  const patchedErr = function write(this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-    if (text.startsWith('No application metrics to publish.')) {
-      onRecord({ level: 'DEBUG', message: 'no application metrics to publish' });
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write);
+  const patched = streams.map((stream, i) => {
+    const original = originals[i] as (...a: unknown[]) => boolean;
+    const write = (chunk: unknown, ...rest: unknown[]): boolean => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
+      let record: Record<string, unknown> | undefined;
+      // Powertools Metrics warns (stderr) after every invocation that published no metric: ours, with metrics off.
+      if (text.startsWith('No application metrics to publish.')) record = { level: 'DEBUG', message: 'no application metrics to publish' };
+      else if (text.startsWith('{"level":')) {
+        try {
+          const parsed = JSON.parse(text) as Record<string, unknown>;
+          if (typeof parsed.message === 'string') record = parsed;
+        } catch {
+          // not one of ours: pass it through
+        }
+      }
+      if (!record) return original.call(stream, chunk, ...rest);
+      onRecord(record);
       (rest.find((r) => typeof r === 'function') as (() => void) | undefined)?.();
       return true;
-    }
-    return (originalErr as (...a: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
-  };
-  process.stderr.write = patchedErr as typeof process.stderr.write;
-  const patched = function write(this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-    if (text.startsWith('{"level":')) {
-      try {
-        const record = JSON.parse(text) as Record<string, unknown>;
-        if (typeof record.message === 'string') {
-          onRecord(record);
-          const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-          cb?.();
-          return true;
-        }
-      } catch {
-        // not one of ours: pass it through
-      }
-    }
-    return (original as (...a: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-  };
-  process.stdout.write = patched as typeof process.stdout.write;
+    };
+    stream.write = write as typeof stream.write;
+    return write;
+  });
   return () => {
-    if (process.stdout.write === patched) process.stdout.write = original;
-    if (process.stderr.write === patchedErr) process.stderr.write = originalErr;
+    streams.forEach((stream, i) => {
+      if (stream.write === (patched[i] as unknown)) stream.write = originals[i] as typeof stream.write;
+    });
   };
 }
 
@@ -539,9 +535,16 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         }
         return rows;
       },
-      async ownedAddresses() {
-        const out = await region.ec2('DescribeAddresses', { Filters: [{ Name: `tag:${MANAGED_TAG}`, Values: ['true'] }] });
-        return (out.Addresses ?? []).map((a) => ({ allocationId: a.AllocationId ?? '', publicIp: a.PublicIp ?? '', associated: Boolean(a.AssociationId) }));
+      async ownedAddresses(instanceId) {
+        const filters = [{ Name: `tag:${MANAGED_TAG}`, Values: ['true'] }];
+        if (instanceId) filters.push({ Name: `tag:${OWNER_TAG}`, Values: [instanceId] });
+        const out = await region.ec2('DescribeAddresses', { Filters: filters });
+        return (out.Addresses ?? []).map((a) => ({
+          allocationId: a.AllocationId ?? '',
+          publicIp: a.PublicIp ?? '',
+          associated: Boolean(a.AssociationId),
+          instanceId: a.Tags?.find((t) => t.Key === OWNER_TAG)?.Value ?? '',
+        }));
       },
       close,
     };
