@@ -42,11 +42,15 @@ interface ServerlessYml {
 
 /** Replaces the Framework variables a rule or the queue uses; any other `${...}` is an error (we would misroute). */
 function resolveVariables(text: string, vars: Record<string, string>, file: string): string {
-  return text.replace(/\$\{(param:[A-Za-z0-9]+|self:service|sls:stage)\}/g, (whole, name: string) => {
+  const resolved = text.replace(/\$\{(param:[A-Za-z0-9]+|self:service|sls:stage)\}/g, (whole, name: string) => {
     const value = vars[name];
     if (value === undefined) throw new Error(`${file}: no value for ${whole}`);
     return value;
   });
+  // Framework sources are lowercase (`${opt:…}`); CloudFormation's own `${AWS::Region}` / `${Logical}` stay for Fn::Sub.
+  const left = /\$\{(?:param|self|sls|opt|env|ssm|cf|s3|file|aws|strToBool)[:(][^}]*\}/.exec(resolved);
+  if (left) throw new Error(`${file}: the local deployment cannot resolve ${left[0]}`);
+  return resolved;
 }
 
 /** The Lambda logical id the Framework gives a function key (`commandStatus` → `CommandStatusLambdaFunction`). */
