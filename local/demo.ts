@@ -9,6 +9,7 @@
  * Exit code: 0 when every step met its expectations, 1 otherwise, 130 on Ctrl-C.
  */
 import { writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { labAvailable } from '../test/lab/vpc-lab.js';
 import type { AddressRow, Deployment, Trace } from './deployment.js';
@@ -166,12 +167,15 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    print(`demo FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    process.exitCode = 1;
-  },
-);
+// Run only as a program (npm run demo), never when a test imports the formatting helpers.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      print(`demo FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
+}
