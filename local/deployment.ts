@@ -400,6 +400,14 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     });
     cleanups.push(() => ec2.destroy());
 
+    // Runs first at close: let in-flight deliveries and commands finish (bounded) while the server and the log
+    // capture are still up, so that nothing writes to a closed server or to stdout after close().
+    const inFlight = async () => {
+      await Promise.all([bus.idle(), region.idle()]);
+      while (active > 0) await sleep(5);
+    };
+    cleanups.push(() => Promise.race([inFlight(), sleep(5_000)]));
+
     const fingerprint = () => `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active}/${deadLetters.counts().visible}`;
     const quiesce = async () => {
       for (let seen = ''; ; ) {
