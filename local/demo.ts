@@ -127,13 +127,16 @@ async function main(): Promise<number> {
 
   let deployment: Deployment | undefined;
   let interrupted = false;
+  // Listeners stay for the whole run (`on`, not `once`): with none left, a second Ctrl-C (a terminal sends one to every
+  // process of the group, and npm/tsx relay theirs) would kill the process midway through deleting the namespaces.
   const onSignal = () => {
+    if (interrupted) return;
     interrupted = true;
     print('\ninterrupted: cleaning up');
     void (deployment?.close() ?? Promise.resolve()).finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
     // Imported here, after the environment above is set.

@@ -414,7 +414,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         await bus.idle();
         await region.idle();
         await guests?.idle();
-        while (active > 0 || jobs.counts().visible > 0) await sleep(5);
+        // Receivable, not visible: a job queued behind its instance's in-flight job waits for that one's redelivery.
+        while (active > 0 || jobs.receivable() > 0) await sleep(5);
         await bus.idle();
         await sleep(25);
         const current = fingerprint();
