@@ -196,6 +196,29 @@ export class FifoQueue {
     return { visible: this.messages.length - inFlight, inFlight };
   }
 
+  /**
+   * How many messages a receive would return now: the heads of the groups with nothing in flight (a visible message
+   * behind an in-flight one of its group is not receivable).
+   */
+  receivable(): number {
+    const now = this.now();
+    const blocked = new Set<string>();
+    let count = 0;
+    for (const msg of this.messages) {
+      if (blocked.has(msg.groupId)) continue;
+      blocked.add(msg.groupId);
+      if (!(msg.receipt && msg.visibleAt > now)) count += 1;
+    }
+    return count;
+  }
+
+  /** Clock time at which the earliest in-flight message becomes visible again (undefined: none in flight). */
+  nextVisibleAt(): number | undefined {
+    const now = this.now();
+    const times = this.messages.filter((m) => m.receipt && m.visibleAt > now).map((m) => m.visibleAt);
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
   /** GetQueueAttributes in SQS's names. */
   attributes(): Record<string, string> {
     const { visible, inFlight } = this.counts();

@@ -53,6 +53,25 @@ describe('Class: FifoQueue', () => {
   });
 });
 
+describe('Class: FifoQueue › receivable and nextVisibleAt (for a driver of a manual clock)', () => {
+  it('counts only group heads with nothing in flight, and says when the in-flight one comes back', () => {
+    const clock = manualClock();
+    const queue = new FifoQueue({ name: 'jobs.fifo', clock: clock.now, visibilityTimeoutMs: 720_000 });
+    queue.send(job('i-a', 1));
+    queue.send(job('i-a', 2));
+    queue.send(job('i-b', 1));
+    expect(queue.receivable()).toBe(2);
+    expect(queue.nextVisibleAt()).toBeUndefined();
+    queue.receive({ MaxNumberOfMessages: 10 });
+    // i-a's second job is visible but waits behind the first one's redelivery.
+    expect(queue.counts()).toEqual({ visible: 1, inFlight: 2 });
+    expect(queue.receivable()).toBe(0);
+    expect(queue.nextVisibleAt()).toBe(clock.now() + 720_000);
+    clock.advance(720_000);
+    expect(queue.receivable()).toBe(2);
+  });
+});
+
 describe('Function: deliverOnce', () => {
   it('deletes successes and keeps batchItemFailures for redelivery after the visibility timeout', async () => {
     const clock = manualClock();

@@ -63,6 +63,8 @@ export interface Ec2Options {
    * own answer (`InvalidInstanceID.NotFound`, FACTS.md). Default 0.
    */
   launchVisibilityDelayMs: number;
+  /** /24 prefixes (`a.b.c`) public IPs are drawn from, in order (default: the three documentation ranges). */
+  publicIpRanges?: string[];
 }
 
 const STATE_CODES: Record<InstanceStateName, number> = {
@@ -268,6 +270,16 @@ export class Ec2Model {
   }
 
   // ---------- time ----------
+
+  /** Clock time of the next scheduled state transition, undefined when none is pending (lets a driver skip ahead). */
+  nextTransitionAt(): number | undefined {
+    let next: number | undefined;
+    for (const id of this.transitioning) {
+      const at = this.instances.get(id)?.next?.at;
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
 
   /** Applies every transition that is due at the current clock. */
   settle(): void {
@@ -1275,10 +1287,11 @@ export class Ec2Model {
       if (this.publicInUse.has(wanted)) throw err('InvalidAddress.InUse', `Address ${wanted} is already allocated.`);
       return wanted;
     }
-    const total = PUBLIC_RANGES.length * 254;
+    const ranges = this.opts.publicIpRanges ?? PUBLIC_RANGES;
+    const total = ranges.length * 254;
     for (let tried = 0; tried < total; tried++) {
       const k = (this.publicCursor + tried) % total;
-      const ip = `${PUBLIC_RANGES[Math.floor(k / 254)]}.${(k % 254) + 1}`;
+      const ip = `${ranges[Math.floor(k / 254)]}.${(k % 254) + 1}`;
       if (!this.publicInUse.has(ip)) {
         this.publicCursor = (k + 1) % total;
         return ip;

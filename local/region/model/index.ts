@@ -86,6 +86,11 @@ export interface RegionOptions {
   terminatedVisibleMs?: number;
   /** Eventual consistency: a new instance answers `InvalidInstanceID.NotFound` for this long (default 0). */
   launchVisibilityDelayMs?: number;
+  /**
+   * /24 prefixes (`a.b.c`) Elastic IPs are drawn from (default `192.0.2`, `198.51.100`, `203.0.113`). The VPC lab's
+   * internet is 192.0.2.0/24, so a deployment with lab guests leaves that one out.
+   */
+  publicIpRanges?: string[];
   /** Clock in ms since the epoch (default `Date.now`); see {@link manualClock}. */
   clock?: () => number;
   /** Injected latency per call, fixed or uniform in [min, max] (default 0). */
@@ -116,6 +121,8 @@ export interface Region {
   readonly executions: { instanceId: string; script: string; env: Record<string, string> }[];
   /** Applies every state transition due at the current clock (and emits its events). */
   tick(): void;
+  /** Clock time of the next scheduled state transition (undefined: none), for a driver of a manual clock. */
+  nextTransitionAt(): number | undefined;
   /** Ticks on a real timer (for the server and the demo); returns a function that stops it. */
   startClock(intervalMs?: number): () => void;
   /** Resolves once every SSM command started so far has finished. */
@@ -185,6 +192,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     transitionMs: opts.transitionMs ?? 0,
     terminatedVisibleMs: opts.terminatedVisibleMs ?? 3_600_000,
     launchVisibilityDelayMs: opts.launchVisibilityDelayMs ?? 0,
+    publicIpRanges: opts.publicIpRanges,
   });
   const defaultRunner: CommandRunner = async (instanceId, script, env): Promise<RunResult> => {
     executions.push({ instanceId, script, env });
@@ -240,6 +248,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     calls,
     executions,
     tick: () => ec2.settle(),
+    nextTransitionAt: () => ec2.nextTransitionAt(),
     startClock(intervalMs = 100) {
       const timer = setInterval(() => ec2.settle(), intervalMs);
       timer.unref();
