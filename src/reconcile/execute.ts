@@ -297,7 +297,7 @@ export async function executePlan(instanceId: string, actions: readonly Action[]
         if (action.kind === 'disassociate') produced.failedDisassociations.add(action.allocationId);
         count('Errors');
         const code = errorCode(err) ?? String(err);
-        logger.warn('action failed', { instanceId, ...describe(action), code, message: (err as Error)?.message });
+        logger.warn('action failed', { instanceId, ...describe(action), code, error: (err as Error)?.message });
         return { action, result: 'failed', error: code, cause: err };
       }
     });

@@ -1,3 +1,4 @@
+import type { LabInstance } from '../../../test/lab/vpc-lab.js';
 import type {
   AccountAttribute,
   Address,
@@ -138,21 +139,11 @@ export type Ec2Change =
   | { type: 'address-associated' | 'address-disassociated'; allocationId: string; publicIp: string; eniId: string; privateIp: string; instanceId?: string }
   | { type: 'network-changed'; instanceId: string };
 
-/** An instance's network as IMDS shows it (same shape as the VPC lab's `LabInstance`). */
-export interface GuestNetwork {
-  instanceId: string;
-  enis: {
-    mac: string;
-    interfaceId: string;
-    deviceNumber: number;
-    networkCard: number;
-    subnetCidr: string;
-    /** Primary first. */
-    privateIps: string[];
-    /** Private IP → Elastic IP (IMDS `ipv4-associations`). */
-    publicIps: Record<string, string>;
-  }[];
-}
+/**
+ * An instance's network as IMDS shows it: exactly what the VPC lab builds a guest from, so the region hands it to
+ * `lab.apply()` unchanged (one type, owned by the lab).
+ */
+export type GuestNetwork = LabInstance;
 
 function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);

@@ -381,7 +381,6 @@ describe('Class: Ec2Model', () => {
         MaxCount: 10_000,
         TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'eip-count', Value: '1' }] }],
       });
-      const started = performance.now();
       let token: string | undefined;
       let seen = 0;
       let pages = 0;
@@ -397,7 +396,6 @@ describe('Class: Ec2Model', () => {
       } while (token);
       expect(seen).toBe(10_000);
       expect(pages).toBe(10);
-      expect(performance.now() - started).toBeLessThan(5_000);
     });
   });
 
