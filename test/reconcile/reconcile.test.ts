@@ -328,10 +328,8 @@ describe('Function: reconcileInstance (on the region model)', () => {
   });
 
   describe('guest finishes before reconcile returns (SSM pickup 0)', () => {
-    it('ends ok: the status is written before the command is sent, so the invocation event finds it', async () => {
-      world = await makeWorld({ commandPickupMs: 0 });
-      const w = world;
-      // command-status as the bus runs it: on the event, while reconcile may still be running.
+    /** command-status as the bus runs it: on the invocation event, while reconcile may still be running. */
+    function runCommandStatusOnEvents(w: World): Promise<unknown>[] {
       const handled: Promise<unknown>[] = [];
       w.region.onEvent((e) => {
         const d = e.detail as Record<string, unknown>;
@@ -339,6 +337,13 @@ describe('Function: reconcileInstance (on the region model)', () => {
           handled.push(recordGuestResult(w.deps.ec2, String(d['instance-id']), String(d.status)));
         }
       });
+      return handled;
+    }
+
+    it('ends ok: the status is written before the command is sent, so the invocation event finds it', async () => {
+      world = await makeWorld({ commandPickupMs: 0 });
+      const w = world;
+      const handled = runCommandStatusOnEvents(w);
       const id = await w.launch('t3.medium', { 'eip-count': '2' });
       const outcome = await reconcileInstance(id, w.deps);
       await w.region.idle();
@@ -350,13 +355,7 @@ describe('Function: reconcileInstance (on the region model)', () => {
     it('ends guest failed when the guest fails at once', async () => {
       world = await makeWorld({ commandPickupMs: 0, runner: async () => ({ exitCode: 1, stdout: '', stderr: 'boom' }) });
       const w = world;
-      const handled: Promise<unknown>[] = [];
-      w.region.onEvent((e) => {
-        const d = e.detail as Record<string, unknown>;
-        if (e['detail-type'] === 'EC2 Command Invocation Status-change Notification' && d['document-name'] === DOCUMENT) {
-          handled.push(recordGuestResult(w.deps.ec2, String(d['instance-id']), String(d.status)));
-        }
-      });
+      const handled = runCommandStatusOnEvents(w);
       const id = await w.launch('t3.medium', { 'eip-count': '1' });
       await reconcileInstance(id, w.deps);
       await w.region.idle();
