@@ -61,7 +61,18 @@ export interface ActualState {
    * `undefined` when not read (see {@link observeLeftoverEnis}).
    */
   leftoverEnis?: LeftoverEni[] | undefined;
+  /**
+   * Where the latest guest command for this instance stands, read only while the status says `syncing` and the
+   * cloud has nothing to change (see {@link GuestCommandState}); `undefined` when not read.
+   */
+  guestCommand?: GuestCommandState | undefined;
 }
+
+/**
+ * The latest guest-document invocation on an instance: still running (`in-flight`: Pending, InProgress, Delayed),
+ * `succeeded`, `failed` (any other final status), or `none` (never ran there).
+ */
+export type GuestCommandState = 'in-flight' | 'succeeded' | 'failed' | 'none';
 
 function ipKey(ip: string): number {
   return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);

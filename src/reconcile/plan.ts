@@ -82,13 +82,13 @@ export type Action =
     }
   | { kind: 'sync-guest'; reason: 'cloud-changed' | 'guest-not-confirmed' }
   | { kind: 'write-status'; value: string; reason: 'status-changed' }
-  | { kind: 'noop'; reason: 'in-sync' | 'instance-pending' | 'instance-stopped-keep' | 'nothing-to-do' };
+  | { kind: 'noop'; reason: 'in-sync' | 'instance-pending' | 'instance-stopped-keep' | 'nothing-to-do' | 'guest-command-in-flight' };
 
 /** The plan plus what the planner could not decide without more input. */
 export interface PlanResult {
   actions: Action[];
   /** Reads needed before the plan is final; empty when `actions` is the plan. */
-  missing: ('limits' | 'quota')[];
+  missing: ('limits' | 'quota' | 'guest-command')[];
   /** Addresses that will be in place if every action succeeds, and how many were asked for. */
   placed: number;
   wanted: number;
@@ -431,8 +431,18 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   if (shortReason !== '' && placedAfter === 0 && pool !== undefined) {
     return finish([...actions, ...statusActions(actual, `error: ${shortReason}`)], placedAfter, wanted);
   }
-  const guest = cloudChanges || current !== ok;
-  const status = shortReason !== '' ? `degraded ${placedAfter}/${wanted}: ${shortReason}` : guest ? `syncing ${placedAfter}/${wanted}` : ok;
+  const syncing = `syncing ${placedAfter}/${wanted}`;
+  // `syncing` means a guest command was sent after the last cloud change (the status is written just before
+  // SendCommand). Before sending another, ask where it stands: duplicate jobs then send nothing while it runs, and a
+  // lost invocation-status event (best effort) is healed here instead of by a re-send.
+  const awaitingGuest = !cloudChanges && shortReason === '' && current === syncing;
+  if (awaitingGuest && actual.guestCommand === undefined) return finish(actions, placedAfter, wanted, ['guest-command']);
+  if (awaitingGuest && actual.guestCommand === 'in-flight') {
+    return finish([...actions, { kind: 'noop', reason: 'guest-command-in-flight' }], placedAfter, wanted);
+  }
+  const confirmed = current === ok || (awaitingGuest && actual.guestCommand === 'succeeded');
+  const guest = cloudChanges || !confirmed;
+  const status = shortReason !== '' ? `degraded ${placedAfter}/${wanted}: ${shortReason}` : guest ? syncing : ok;
   if (guest) actions.push({ kind: 'sync-guest', reason: cloudChanges ? 'cloud-changed' : 'guest-not-confirmed' });
   actions.push(...statusActions(actual, status));
   if (actions.length === 0) actions.push({ kind: 'noop', reason: 'in-sync' });

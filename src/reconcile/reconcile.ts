@@ -79,16 +79,19 @@ async function typeLimits(instanceType: string, ec2: Ec2Port): Promise<TypeLimit
  */
 export async function planForInstance(
   instanceId: string,
-  deps: Pick<ReconcileDeps, 'ec2' | 'config'>,
+  deps: Pick<ReconcileDeps, 'ec2' | 'ssm' | 'config'>,
 ): Promise<{ actual: ActualState; plan: PlanResult }> {
   const actual = await observe(instanceId, deps.ec2);
   const desired = desiredFromTags(actual.tags, deps.config);
   const ctx: PlanContext = { countTagKey: deps.config.countTagKey };
   let plan = planInstance(desired, actual, ctx);
-  // At most two extra reads: each pass supplies what the previous one asked for.
-  for (let pass = 0; pass < 2 && plan.missing.length > 0; pass++) {
+  // At most three extra reads: each pass supplies what the previous one asked for.
+  for (let pass = 0; pass < 3 && plan.missing.length > 0; pass++) {
     if (plan.missing.includes('quota')) ctx.quota = await eipQuota(deps.ec2);
     if (plan.missing.includes('limits')) ctx.limits = await typeLimits(actual.instanceType ?? '', deps.ec2);
+    if (plan.missing.includes('guest-command')) {
+      actual.guestCommand = await deps.ssm.latestGuestCommand(instanceId, deps.config.guestDocumentName);
+    }
     plan = planInstance(desired, actual, ctx);
   }
   if (plan.missing.length > 0) throw new Error(`planner still misses ${plan.missing.join(', ')}`);

@@ -32,6 +32,8 @@ export function driftOf(instanceId: string, instance: Instance | undefined, addr
   const actual = toActual(instanceId, instance, addresses);
   // The sweep asks only whether there is work, not how much fits: no quota limit here.
   const plan = planInstance(desiredFromTags(actual.tags, config), actual, { countTagKey: config.countTagKey, quota: Number.MAX_SAFE_INTEGER });
+  // A `syncing` instance whose cloud side is done: only its reconcile can ask SSM where the guest command stands.
+  if (plan.missing.length === 1 && plan.missing[0] === 'guest-command') return 'guest-not-confirmed';
   if (plan.missing.length > 0) return 'missing-addresses';
   const work = plan.actions.find((a) => a.kind !== 'noop');
   return work ? work.reason : undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from '../../src/reconcile/desired';
+import type { GuestCommandState } from '../../src/reconcile/observe';
 import { type Action, eniClientToken, type PlanContext, planInstance } from '../../src/reconcile/plan';
 import { ID, actual, address, eni, placedAt } from '../helpers/world';
 
@@ -134,9 +135,34 @@ describe('Function: planInstance', () => {
       expect(plan.missing).toEqual([]);
     });
 
-    it('re-sends the guest document when the guest never confirmed', () => {
-      const plan = planInstance(want(3), actual({ enis: threeIps, addresses: three(), tags: { 'eip-autopilot:status': 'syncing 3/3' } }), ctx());
-      expect(plan.actions).toEqual([{ kind: 'sync-guest', reason: 'guest-not-confirmed' }]);
+    describe('status syncing, cloud in place: asks where the guest command stands before sending another', () => {
+      const syncing = (guestCommand?: GuestCommandState) =>
+        planInstance(want(3), actual({ enis: threeIps, addresses: three(), tags: { 'eip-autopilot:status': 'syncing 3/3' }, guestCommand }), ctx());
+
+      it('asks for the guest command state first', () => {
+        expect(syncing().missing).toEqual(['guest-command']);
+      });
+
+      it.each<[GuestCommandState, Action[]]>([
+        ['in-flight', [{ kind: 'noop', reason: 'guest-command-in-flight' }]],
+        ['succeeded', [{ kind: 'write-status', value: 'ok 3/3', reason: 'status-changed' }]],
+        ['failed', [{ kind: 'sync-guest', reason: 'guest-not-confirmed' }]],
+        ['none', [{ kind: 'sync-guest', reason: 'guest-not-confirmed' }]],
+      ])('guest command %s → %j', (state, expected) => {
+        const plan = syncing(state);
+        expect(plan.missing).toEqual([]);
+        expect(plan.actions).toEqual(expected);
+      });
+    });
+
+    it('re-sends the guest document after a guest failure without asking SSM', () => {
+      const plan = planInstance(want(3), actual({ enis: threeIps, addresses: three(), tags: { 'eip-autopilot:status': 'guest failed: Failed (3/3)' } }), ctx());
+      expect(plan.missing).toEqual([]);
+      // The status goes first: a guest that finishes at once must find `syncing` to turn into `ok`.
+      expect(plan.actions).toEqual([
+        { kind: 'write-status', value: 'syncing 3/3', reason: 'status-changed' },
+        { kind: 'sync-guest', reason: 'guest-not-confirmed' },
+      ]);
     });
 
     it('removes from the end of the order, releases and unassigns the IPs it assigned', () => {

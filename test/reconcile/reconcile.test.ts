@@ -425,3 +425,44 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(outcome.outcomes.every((o) => o.result === 'skipped')).toBe(true);
   });
 });
+
+describe('Function: reconcileInstance while the guest command is out (status syncing)', () => {
+  afterEach(() => {
+    world?.mocks.restore();
+    world = undefined;
+  });
+
+  it('sends nothing while the command runs, and heals a lost invocation event to ok without a second command', async () => {
+    // The agent picks the command up after 300 ms of real time: long enough for a duplicate job to arrive meanwhile.
+    world = await makeWorld({ commandPickupMs: 300 });
+    const id = await world.launch('t3.medium', { 'eip-count': '2' });
+    expect(await reconcileInstance(id, world.deps)).toMatchObject({ status: 'syncing 2/2' });
+
+    world.mark();
+    const duplicate = await reconcileInstance(id, world.deps);
+    expect(duplicate.status).toBe('syncing 2/2');
+    expect(world.since()).toEqual({ reads: ['DescribeInstances', 'DescribeAddresses', 'ListCommandInvocations'], writes: [] });
+
+    // The command succeeds, but its status event never reaches command-status (EventBridge is best effort).
+    await world.region.idle();
+    world.mark();
+    const healed = await reconcileInstance(id, world.deps);
+    expect(healed.status).toBe('ok 2/2');
+    expect(world.since().writes).toEqual(['CreateTags']);
+    expect((await world.tags(id))['eip-autopilot:status']).toBe('ok 2/2');
+
+    world.mark();
+    await reconcileInstance(id, world.deps);
+    expect(world.since()).toEqual({ reads: ['DescribeInstances', 'DescribeAddresses'], writes: [] });
+  });
+
+  it('sends the document again when the last command failed and its event was lost', async () => {
+    world = await makeWorld({ runner: async () => ({ exitCode: 1, stdout: '', stderr: 'boom' }) });
+    const id = await world.launch('t3.medium', { 'eip-count': '1' });
+    await reconcileInstance(id, world.deps);
+    await world.region.idle();
+    world.mark();
+    await reconcileInstance(id, world.deps);
+    expect(world.since().writes).toEqual(['SendCommand']);
+  });
+});

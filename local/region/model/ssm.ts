@@ -529,6 +529,7 @@ export class SsmModel {
     const max = input.MaxResults ?? 50;
     if (!Number.isInteger(max) || max < 1 || max > 50) throw err('ValidationException', 'MaxResults must be between 1 and 50');
     if (input.CommandId && !this.commands.has(input.CommandId)) throw err('InvalidCommandId', `Command ${input.CommandId} does not exist.`);
+    const keep = invocationFilter(input.Filters ?? []);
     const all: CommandInvocation[] = [];
     // Newest first, as SSM lists them.
     for (const id of [...this.commandOrder].reverse()) {
@@ -536,6 +537,7 @@ export class SsmModel {
       const cmd = this.commands.get(id) as CommandRec;
       for (const inv of cmd.invocations.values()) {
         if (input.InstanceId && inv.instanceId !== input.InstanceId) continue;
+        if (!keep(cmd, inv.status)) continue;
         all.push({
           CommandId: cmd.id,
           InstanceId: inv.instanceId,
@@ -615,4 +617,28 @@ export class SsmModel {
 /** ISO 8601 duration, the format of ExecutionElapsedTime (e.g. `PT0.042S`). */
 function elapsed(ms: number): string {
   return `PT${(ms / 1000).toFixed(3)}S`;
+}
+
+/**
+ * ListCommandInvocations `Filters` (key/value, AND-ed): DocumentName, Status, InvokedAfter, InvokedBefore, as the
+ * SSM API reference lists them (ExecutionStage is not modelled). A bad key or date is a ValidationException.
+ */
+function invocationFilter(filters: { key?: string; value?: string }[]): (cmd: CommandRec, status: string) => boolean {
+  const tests = filters.map(({ key, value = '' }): ((cmd: CommandRec, status: string) => boolean) => {
+    switch (key) {
+      case 'DocumentName':
+        return (cmd) => cmd.documentName === value;
+      case 'Status':
+        return (_cmd, status) => status === value;
+      case 'InvokedAfter':
+      case 'InvokedBefore': {
+        const at = Date.parse(value);
+        if (Number.isNaN(at)) throw err('ValidationException', `${key} must be a date-time, not "${value}"`);
+        return key === 'InvokedAfter' ? (cmd) => cmd.requested.getTime() >= at : (cmd) => cmd.requested.getTime() <= at;
+      }
+      default:
+        throw err('InvalidFilterKey', `The filter key ${String(key)} is not valid.`);
+    }
+  });
+  return (cmd, status) => tests.every((t) => t(cmd, status));
 }

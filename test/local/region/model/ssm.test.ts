@@ -101,6 +101,30 @@ describe('Class: SsmModel', () => {
       expect(list.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output?.length).toBe(2_500);
     });
 
+    it('filters ListCommandInvocations by DocumentName, Status and InvokedAfter/Before, newest first', async () => {
+      const clock = manualClock();
+      const region = createRegion({ clock: clock.now });
+      const id = await running(region);
+      await region.ssm('CreateDocument', { Name: 'guest-sync', Content: JSON.stringify(DOC), DocumentType: 'Command' });
+      const first = await region.ssm('SendCommand', { DocumentName: 'guest-sync', InstanceIds: [id] });
+      clock.advance(60_000);
+      const other = await region.ssm('SendCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['true'] } });
+      clock.advance(60_000);
+      const second = await region.ssm('SendCommand', { DocumentName: 'guest-sync', InstanceIds: [id] });
+      await region.idle();
+      const ids = async (Filters: { key: string; value: string }[]) =>
+        (await region.ssm('ListCommandInvocations', { InstanceId: id, Filters: Filters as never })).CommandInvocations?.map((c) => c.CommandId);
+      expect(await ids([{ key: 'DocumentName', value: 'guest-sync' }])).toEqual([second.Command?.CommandId, first.Command?.CommandId]);
+      // The default runner records and succeeds: nothing failed.
+      expect(await ids([{ key: 'Status', value: 'Failed' }])).toEqual([]);
+      expect(await ids([{ key: 'Status', value: 'Success' }, { key: 'DocumentName', value: 'AWS-RunShellScript' }])).toEqual([other.Command?.CommandId]);
+      const afterFirst = new Date(Date.parse('2026-11-24T10:00:30Z')).toISOString();
+      expect(await ids([{ key: 'DocumentName', value: 'guest-sync' }, { key: 'InvokedAfter', value: afterFirst }])).toEqual([second.Command?.CommandId]);
+      expect(await ids([{ key: 'InvokedBefore', value: afterFirst }])).toEqual([first.Command?.CommandId]);
+      await expect(ids([{ key: 'Colour', value: 'x' }])).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+      await expect(ids([{ key: 'InvokedAfter', value: 'yesterday' }])).rejects.toMatchObject({ name: 'ValidationException' });
+    });
+
     it('answers InvocationDoesNotExist for an unknown command', async () => {
       const region = createRegion();
       await expect(region.ssm('GetCommandInvocation', { CommandId: 'nope', InstanceId: 'i-0123456789abcdef0' })).rejects.toMatchObject({
