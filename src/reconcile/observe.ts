@@ -1,6 +1,7 @@
 import type { Address, Instance } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '../aws/ec2-port';
 import { ENI_DESCRIPTION_PREFIX, TAG, tagRecord } from '../tags';
+import { ipv4ToInt } from '../ipv4';
 
 /** One ENI of the instance, private IPs in EC2 order (primary first, then secondaries by address). */
 export interface EniView {
@@ -74,10 +75,6 @@ export interface ActualState {
  */
 export type GuestCommandState = 'in-flight' | 'succeeded' | 'failed' | 'none';
 
-function ipKey(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
-}
-
 /** Normalises one SDK Address. */
 export function toAddressView(a: Address): AddressView {
   const tags = tagRecord(a.Tags);
@@ -108,7 +105,7 @@ export function toActual(instanceId: string, instance: Instance | undefined, add
       const secondaries = ips
         .filter((p) => !p.Primary && p.PrivateIpAddress)
         .map((p) => p.PrivateIpAddress ?? '')
-        .sort((a, b) => ipKey(a) - ipKey(b));
+        .sort((a, b) => ipv4ToInt(a) - ipv4ToInt(b));
       return {
         eniId: n.NetworkInterfaceId ?? '',
         deviceIndex: n.Attachment?.DeviceIndex ?? 0,

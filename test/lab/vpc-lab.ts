@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ImdsState } from './lab-server.js';
+import { intToIpv4, ipv4ToInt } from '../../src/ipv4.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -209,17 +210,11 @@ export async function createLab(opts: { id?: string } = {}): Promise<Lab> {
 const WAN_ROUTER = '192.0.2.1';
 const WAN_ECHO = '192.0.2.80';
 
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
 /** The VPC router: subnet base + 1. */
 export function subnetGateway(cidr: string): string {
   const [net = '', len = '32'] = cidr.split('/');
   const size = 2 ** (32 - Number(len));
-  return intToIp(Math.floor(ipToInt(net) / size) * size + 1);
+  return intToIpv4(Math.floor(ipv4ToInt(net) / size) * size + 1);
 }
 function prefixLength(cidr: string): string {
   return cidr.split('/')[1] ?? '32';

@@ -1,3 +1,4 @@
+import { intToIpv4, ipv4ToInt } from '../../../src/ipv4';
 import type { LabInstance } from '../../../test/lab/vpc-lab.js';
 import type {
   AccountAttribute,
@@ -145,16 +146,6 @@ export type Ec2Change =
  */
 export type GuestNetwork = LabInstance;
 
-function ipToInt(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return Number.NaN;
-  return (((parts[0] ?? 0) << 24) | ((parts[1] ?? 0) << 16) | ((parts[2] ?? 0) << 8) | (parts[3] ?? 0)) >>> 0;
-}
-
-function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
 const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const ENI_ID = /^eni-([0-9a-f]{8}|[0-9a-f]{17})$/;
 
@@ -235,7 +226,7 @@ export class Ec2Model {
     const [net, bits] = cidr.split('/');
     const id = `subnet-${this.ctx.rng.hex(17)}`;
     // AWS reserves the first four addresses (network, router, DNS, future) and the last one (broadcast).
-    this.subnets.set(id, { id, vpcId: this.vpcId, az, cidr, base: ipToInt(net ?? ''), size: 2 ** (32 - Number(bits)), cursor: 4 });
+    this.subnets.set(id, { id, vpcId: this.vpcId, az, cidr, base: ipv4ToInt(net ?? ''), size: 2 ** (32 - Number(bits)), cursor: 4 });
     return id;
   }
 
@@ -503,19 +494,19 @@ export class Ec2Model {
     const usable = subnet.size - 5;
     for (let tried = 0; picked.length < count && tried < usable; tried++) {
       const offset = 4 + ((subnet.cursor - 4 + tried) % usable);
-      const ip = intToIp(subnet.base + offset);
+      const ip = intToIpv4(subnet.base + offset);
       if (!this.ipOwner.has(ip) && !exclude.has(ip)) picked.push(ip);
     }
     if (picked.length < count) {
       throw err('InsufficientFreeAddressesInSubnet', `The specified subnet ${subnet.id} does not have enough free addresses to satisfy the request.`);
     }
     const last = picked[picked.length - 1];
-    if (last) subnet.cursor = 4 + ((ipToInt(last) - subnet.base - 4 + 1) % usable);
+    if (last) subnet.cursor = 4 + ((ipv4ToInt(last) - subnet.base - 4 + 1) % usable);
     return picked;
   }
 
   private checkIpInSubnet(subnet: SubnetRec, ip: string): void {
-    const n = ipToInt(ip);
+    const n = ipv4ToInt(ip);
     if (Number.isNaN(n)) throw err('InvalidParameterValue', `Invalid private IP address '${ip}'`);
     const offset = n - subnet.base;
     if (offset < 4 || offset >= subnet.size - 1) {
