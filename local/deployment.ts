@@ -150,7 +150,8 @@ let importedFor: string | undefined;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function lambdaContext(name: string): Context {
+/** The Lambda context a handler gets, for function `name` of the dev stage (the demo, e2e and handler tests). */
+export function lambdaContext(name: string): Context {
   return {
     functionName: `eip-autopilot-dev-${name}`,
     functionVersion: '$LATEST',

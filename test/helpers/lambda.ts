@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Context } from 'aws-lambda';
+import { lambdaContext } from '../../local/deployment.js';
 import type { RegionOptions } from '../../local/region/model/index.js';
 import { FifoQueue, LocalSqs } from '../../local/sqs-fifo.js';
 import { makeWorld, type World } from './region';
@@ -29,17 +29,4 @@ export function fixture<T = Record<string, unknown>>(name: string, instanceId = 
   return JSON.parse(text.replaceAll(FIXTURE_INSTANCE, instanceId)) as T;
 }
 
-export const context = {
-  functionName: 'eip-autopilot-test',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:eip-autopilot-test',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/eip-autopilot-test',
-  logStreamName: '2026/11/24/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as unknown as Context;
+export const context = lambdaContext('test');
