@@ -30,7 +30,7 @@ export function sweepDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'sqs'> 
   return { config, ec2: ec2Adapter(makeEc2Client()), sqs: sqsAdapter(makeSqsClient()) };
 }
 
-/** reconcile: EC2 reads and writes, SSM SendCommand; retries go through SQS redelivery, not a send. */
+/** reconcile: EC2 reads and writes, SSM SendCommand and ListCommandInvocations; retries are SQS redeliveries. */
 export function reconcileDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'ssm'> {
   return { config, ec2: ec2Adapter(makeEc2Client()), ssm: ssmAdapter(makeSsmClient()) };
 }

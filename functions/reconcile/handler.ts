@@ -11,7 +11,8 @@ import { logger } from '../../src/logger';
 import { metrics } from '../../src/metrics';
 import { reconcileInstance } from '../../src/reconcile/reconcile';
 
-const deps = reconcileDeps(loadConfig(process.env));
+// Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
+const deps = reconcileDeps(loadConfig(process.env, { requireQueue: false }));
 const processor = new SqsFifoPartialProcessorAsync();
 
 async function record(message: SQSRecord): Promise<void> {

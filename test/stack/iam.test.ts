@@ -58,7 +58,6 @@ describe('IAM: what each function may call', () => {
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:ReceiveMessage',
-        'sqs:SendMessage',
         'ssm:ListCommandInvocations',
         'ssm:SendCommand',
       ].sort(),
