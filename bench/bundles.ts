@@ -10,8 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageStack } from '../local/stack/package.js';
-import { readZip } from '../local/stack/zip.js';
+import { packageStack } from '#local/stack/package';
+import { readZip } from '#local/stack/zip';
 
 const RUNS = 5;
 const TARGET_MS: Record<string, number> = { reconcile: 200, intake: 140 };

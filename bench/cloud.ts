@@ -4,11 +4,11 @@
  * the sweep runs over a synthetic fleet of 10,000 instances behind the EC2 port.
  */
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { logger } from '../src/logger';
-import { clearCaches, reconcileInstance } from '../src/reconcile/reconcile';
-import { sweep } from '../src/sweep/sweep';
-import { makeFleet } from '../test/helpers/fleet';
-import { makeWorld } from '../test/helpers/region';
+import { logger } from '#src/logger';
+import { clearCaches, reconcileInstance } from '#src/reconcile/reconcile';
+import { sweep } from '#src/sweep/sweep';
+import { makeFleet } from '#local/fleet';
+import { makeWorld } from '#local/world';
 
 interface Row {
   case: string;

@@ -4,8 +4,8 @@
  * `ip netns exec` and the lab's mount setup) and the number of kernel writes. Needs root; prints why when it cannot run.
  */
 import { fileURLToPath } from 'node:url';
-import { eni, instance, sync } from '../test/guest/helpers.js';
-import { createLab, labAvailable } from '../test/lab/vpc-lab.js';
+import { eni, instance, sync } from '#local/lab/scenario';
+import { createLab, labAvailable } from '#local/lab/vpc-lab';
 
 interface Summary {
   ok: boolean;

@@ -3,10 +3,10 @@
  * Benchmarks count what does not vary (API calls, kernel writes, bytes) and time what must be timed; they assert
  * nothing (the machines are shared and noisy). Run one with `npm run bench -- <name>` (cloud, guest, bundles, region).
  */
-import * as bundles from './bundles.js';
-import * as cloud from './cloud.js';
-import * as guest from './guest.js';
-import * as region from './region.js';
+import * as bundles from './bundles';
+import * as cloud from './cloud';
+import * as guest from './guest';
+import * as region from './region';
 
 // The SDK's notice about its future Node 22 floor is noise in a table of numbers (the project pins Node 20: README).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -4,8 +4,8 @@
  */
 import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { createRegion } from '../local/region/model/index.js';
-import { startRegionServer } from '../local/region/server.js';
+import { createRegion } from '#local/region/model/index';
+import { startRegionServer } from '#local/region/server';
 
 const credentials = { accessKeyId: 'AKIDLOCALREGION', secretAccessKey: 'local-region-secret' };
 

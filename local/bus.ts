@@ -1,6 +1,6 @@
-import type { EventRule } from './eventbridge/rules.js';
-import { matchesPattern, validatePattern } from './eventbridge/pattern.js';
-import type { RegionEvent } from './region/model/index.js';
+import type { EventRule } from './eventbridge/rules';
+import { matchesPattern, validatePattern } from './eventbridge/pattern';
+import type { RegionEvent } from './region/model/index';
 
 /** Something a rule delivers to: in the local stack, a Lambda handler invoked with the event. */
 export interface BusTarget {

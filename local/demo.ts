@@ -11,9 +11,9 @@
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { labAvailable } from '../test/lab/vpc-lab.js';
-import type { AddressRow, Deployment, Trace } from './deployment.js';
-import { runStory, type StoryStep } from './story.js';
+import { labAvailable } from './lab/vpc-lab';
+import type { AddressRow, Deployment, Trace } from './deployment';
+import { runStory, type StoryStep } from './story';
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(2).padStart(6)}s`;
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
 
   try {
     // Imported here, after the environment above is set.
-    const { startDeployment } = await import('./deployment.js');
+    const { startDeployment } = await import('./deployment');
     deployment = await startDeployment({ guests: guests ? 'lab' : 'none', agentRegistrationDelayMs: agentDelay });
     const d = deployment;
     print(`region on ${d.server.url}, job queue ${d.jobs.name}, ${d.source.rules.length} EventBridge rules from serverless.yml`);

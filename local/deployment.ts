@@ -27,13 +27,13 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
-import { LocalBus } from './bus.js';
-import { type GuestTrace, LabGuests } from './guests.js';
-import { createRegion, type Region, type RegionEvent } from './region/model/index.js';
-import { type RegionServer, startRegionServer } from './region/server.js';
-import { FifoQueue, LocalSqs, type SqsHandler, startDelivery } from './sqs-fifo.js';
-import { STACK_ROOT } from './stack/package.js';
-import { readStackSource, type StackSource } from './stack/source.js';
+import { LocalBus } from './bus';
+import { type GuestTrace, LabGuests } from './lab/guests';
+import { createRegion, type Region, type RegionEvent } from './region/model/index';
+import { type RegionServer, startRegionServer } from './region/server';
+import { FifoQueue, LocalSqs, type SqsHandler, startDelivery } from './sqs-fifo';
+import { STACK_ROOT } from './stack/package';
+import { readStackSource, type StackSource } from './stack/source';
 
 /** Status tag written by the reconciler (fixed key, docs/ARCHITECTURE.md). */
 export const STATUS_TAG = 'eip-autopilot:status';
@@ -47,10 +47,10 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
  * the same way; a handler the stack names but this table lacks is an error at start.
  */
 const HANDLER_MODULES: Record<string, () => Promise<{ handler: unknown }>> = {
-  'functions/intake/handler.handler': () => import('../functions/intake/handler.js'),
-  'functions/reconcile/handler.handler': () => import('../functions/reconcile/handler.js'),
-  'functions/sweep/handler.handler': () => import('../functions/sweep/handler.js'),
-  'functions/command-status/handler.handler': () => import('../functions/command-status/handler.js'),
+  'functions/intake/handler.handler': () => import('#functions/intake/handler'),
+  'functions/reconcile/handler.handler': () => import('#functions/reconcile/handler'),
+  'functions/sweep/handler.handler': () => import('#functions/sweep/handler'),
+  'functions/command-status/handler.handler': () => import('#functions/command-status/handler'),
 };
 
 /** One line of what happened, in order: the demo prints these as progress lines. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { RegionError } from './region/model/errors.js';
-import { createRng, type Rng } from './region/model/rng.js';
+import { RegionError } from './region/model/errors';
+import { createRng, type Rng } from './region/model/rng';
 
 /** Options of one local FIFO queue; defaults are SQS's. */
 export interface FifoQueueOptions {

@@ -4,7 +4,7 @@
  * in the guest), then 5 (above capacity: an error status and nothing changed), then 1, then terminated: no owned EIP
  * may be left allocated.
  */
-import type { AddressRow, Deployment } from './deployment.js';
+import type { AddressRow, Deployment } from './deployment';
 
 /** What one step did and whether it met its expectations. */
 export interface StoryStep {

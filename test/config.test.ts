@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config';
-import { ConfigError } from '../src/errors';
+import { loadConfig } from '#src/config';
+import { ConfigError } from '#src/errors';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/eip-autopilot-jobs.fifo';
 

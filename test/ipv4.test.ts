@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intToIpv4, ipv4ToInt } from '../src/ipv4';
+import { intToIpv4, ipv4ToInt } from '#src/ipv4';
 
 describe('Function: ipv4ToInt', () => {
   it.each([

@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { loadConfig } from '../../src/config';
-import { commandStatusDeps } from '../../src/deps';
-import type { BusEvent } from '../../src/jobs/events';
-import { isInstanceId } from '../../src/jobs/job';
-import { logger } from '../../src/logger';
-import { metrics } from '../../src/metrics';
-import { recordGuestResult } from '../../src/reconcile/guest-status';
+import { loadConfig } from '#src/config';
+import { commandStatusDeps } from '#src/deps';
+import type { BusEvent } from '#src/jobs/events';
+import { isInstanceId } from '#src/jobs/job';
+import { logger } from '#src/logger';
+import { metrics } from '#src/metrics';
+import { recordGuestResult } from '#src/reconcile/guest-status';
 
 const deps = commandStatusDeps(loadConfig(process.env, { requireQueue: false }));
 

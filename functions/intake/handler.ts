@@ -1,12 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { loadConfig } from '../../src/config';
-import { intakeDeps } from '../../src/deps';
-import { type BusEvent, intakeEvent } from '../../src/jobs/events';
-import { enqueueJobs } from '../../src/jobs/job';
-import { logger } from '../../src/logger';
-import { count, metrics } from '../../src/metrics';
+import { loadConfig } from '#src/config';
+import { intakeDeps } from '#src/deps';
+import { type BusEvent, intakeEvent } from '#src/jobs/events';
+import { enqueueJobs } from '#src/jobs/job';
+import { logger } from '#src/logger';
+import { count, metrics } from '#src/metrics';
 
 const deps = intakeDeps(loadConfig(process.env));
 const queueUrl = deps.config.jobQueueUrl ?? '';

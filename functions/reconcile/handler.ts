@@ -3,13 +3,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { loadConfig } from '../../src/config';
-import { reconcileDeps } from '../../src/deps';
-import { RetryLaterError } from '../../src/errors';
-import { parseJob } from '../../src/jobs/job';
-import { logger } from '../../src/logger';
-import { metrics } from '../../src/metrics';
-import { reconcileInstance } from '../../src/reconcile/reconcile';
+import { loadConfig } from '#src/config';
+import { reconcileDeps } from '#src/deps';
+import { RetryLaterError } from '#src/errors';
+import { parseJob } from '#src/jobs/job';
+import { logger } from '#src/logger';
+import { metrics } from '#src/metrics';
+import { reconcileInstance } from '#src/reconcile/reconcile';
 
 // Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
 const deps = reconcileDeps(loadConfig(process.env, { requireQueue: false }));

@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { loadConfig } from '../../src/config';
-import { sweepDeps } from '../../src/deps';
-import type { BusEvent } from '../../src/jobs/events';
-import { enqueueJobs } from '../../src/jobs/job';
-import { logger } from '../../src/logger';
-import { count, metrics } from '../../src/metrics';
-import { sweep, sweepJobs } from '../../src/sweep/sweep';
+import { loadConfig } from '#src/config';
+import { sweepDeps } from '#src/deps';
+import type { BusEvent } from '#src/jobs/events';
+import { enqueueJobs } from '#src/jobs/job';
+import { logger } from '#src/logger';
+import { count, metrics } from '#src/metrics';
+import { sweep, sweepJobs } from '#src/sweep/sweep';
 
 const deps = sweepDeps(loadConfig(process.env));
 const queueUrl = deps.config.jobQueueUrl ?? '';

@@ -3,8 +3,8 @@
  * (or schedule) and the handlers (`functions/<name>/handler.handler`) its targets invoke. Reading them from the
  * template that `npm run package` produced means the local region routes exactly as the deployed stack would.
  */
-import type { CfnResource, CfnTemplate } from '../stack/package.js';
-import { validatePattern } from './pattern.js';
+import type { CfnResource, CfnTemplate } from '../stack/package';
+import { validatePattern } from './pattern';
 
 /** One target of a rule, resolved to the Lambda function it invokes. */
 export interface RuleTarget {

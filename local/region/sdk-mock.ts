@@ -2,8 +2,8 @@ import * as ec2 from '@aws-sdk/client-ec2';
 import * as sqs from '@aws-sdk/client-sqs';
 import * as ssm from '@aws-sdk/client-ssm';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
-import type { LocalSqs } from '../sqs-fifo.js';
-import { EC2_ACTIONS, type Region, RegionError, SSM_ACTIONS } from './model/index.js';
+import type { LocalSqs } from '../sqs-fifo';
+import { EC2_ACTIONS, type Region, RegionError, SSM_ACTIONS } from './model/index';
 
 /** The SQS actions served by the local queues. */
 export const SQS_ACTIONS = [

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import * as ec2 from '@aws-sdk/client-ec2';
 import { NormalizedSchema } from '@smithy/core/schema';
-import type { LocalSqs } from '../sqs-fifo.js';
-import { EC2_ACTIONS, type Region, RegionError } from './model/index.js';
+import type { LocalSqs } from '../sqs-fifo';
+import { EC2_ACTIONS, type Region, RegionError } from './model/index';
 
 /**
  * The local region over the wire: one HTTP server on 127.0.0.1 speaking

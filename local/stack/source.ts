@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, type ScalarTag } from 'yaml';
-import { type EventRule, eventRulesFromTemplate } from '../eventbridge/rules.js';
-import { type CfnResource, STACK_ROOT } from './package.js';
+import { type EventRule, eventRulesFromTemplate } from '../eventbridge/rules';
+import { type CfnResource, STACK_ROOT } from './package';
 
 /** The deployment settings read from the source. */
 export interface StackSource {

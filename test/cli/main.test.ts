@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main';
-import type { Deps } from '../../src/deps';
-import { clearCaches } from '../../src/reconcile/reconcile';
-import { makeWorld, type World } from '../helpers/region';
+import { main } from '#src/cli/main';
+import type { Deps } from '#src/deps';
+import { clearCaches } from '#src/reconcile/reconcile';
+import { makeWorld, type World } from '#local/world';
 
 let world: World | undefined;
 afterEach(() => {

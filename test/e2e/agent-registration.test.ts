@@ -5,8 +5,8 @@
  * guest is synced: `ok`, with no manual step.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Deployment, startDeployment, type Trace } from '../../local/deployment.js';
-import { describeLab } from '../lab/gate.js';
+import { type Deployment, startDeployment, type Trace } from '#local/deployment';
+import { describeLab } from '../helpers/lab-gate';
 
 describeLab('End to end: tagged before the SSM agent registers', () => {
   let d: Deployment;

@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Deployment, startDeployment } from '../../local/deployment.js';
-import { STACK_ROOT } from '../../local/stack/package.js';
+import { type Deployment, startDeployment } from '#local/deployment';
+import { STACK_ROOT } from '#local/stack/package';
 
 const run = promisify(execFile);
 

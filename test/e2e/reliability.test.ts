@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type AddressRow, type Deployment, startDeployment, type Trace } from '../../local/deployment.js';
-import { describeLab } from '../lab/gate.js';
+import { type AddressRow, type Deployment, startDeployment, type Trace } from '#local/deployment';
+import { describeLab } from '../helpers/lab-gate';
 
 const pairs = (rows: AddressRow[]) => rows.map((r) => `${r.publicIp}>${r.privateIp}@${r.eniId}`);
 const WRITE = /^(?!Describe|Get|List)/;

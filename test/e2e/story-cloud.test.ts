@@ -4,8 +4,8 @@
  * success. Runs everywhere, lab or not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Deployment, startDeployment } from '../../local/deployment.js';
-import { runStory, type StoryResult } from '../../local/story.js';
+import { type Deployment, startDeployment } from '#local/deployment';
+import { runStory, type StoryResult } from '#local/story';
 
 describe('Story: the cloud half, no guests', () => {
   let d: Deployment;

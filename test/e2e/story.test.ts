@@ -5,9 +5,9 @@
  * the guest: the echo server must see it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Deployment, startDeployment } from '../../local/deployment.js';
-import { runStory, type StoryResult } from '../../local/story.js';
-import { describeLab } from '../lab/gate.js';
+import { type Deployment, startDeployment } from '#local/deployment';
+import { runStory, type StoryResult } from '#local/story';
+import { describeLab } from '../helpers/lab-gate';
 
 describeLab('Story: a t3.micro tagged eip-count 3 → 4 → 5 → 1 → terminated, guests in the VPC lab', () => {
   let d: Deployment;

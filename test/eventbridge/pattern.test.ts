@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidPatternError, matchesPattern, validatePattern } from '../../local/eventbridge/pattern.js';
+import { InvalidPatternError, matchesPattern, validatePattern } from '#local/eventbridge/pattern';
 
 // Cases follow the examples of the EventBridge user guide ("Content filtering in Amazon EventBridge event patterns",
 // "Comparison operators for use in event patterns", "Matching events on null values and empty strings").

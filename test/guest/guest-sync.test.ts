@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { describeLab } from '../lab/gate.js';
-import { createLab, type Lab } from '../lab/vpc-lab.js';
-import { addresses, egress, eni, instance, routes, rules, snapshot, sync } from './helpers.js';
+import { describeLab } from '../helpers/lab-gate';
+import { createLab, type Lab } from '#local/lab/vpc-lab';
+import { addresses, egress, eni, instance, routes, rules, snapshot, sync } from '#local/lab/scenario';
 
 describeLab('Script: guest-sync.sh in the VPC lab', () => {
   let lab: Lab;

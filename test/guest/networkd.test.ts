@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { describeLab } from '../lab/gate.js';
-import { createLab, type Lab } from '../lab/vpc-lab.js';
-import { addresses, egress, eni, instance, rules, startNetworkd, sync } from './helpers.js';
+import { describeLab } from '../helpers/lab-gate';
+import { createLab, type Lab } from '#local/lab/vpc-lab';
+import { addresses, egress, eni, instance, rules, startNetworkd, sync } from '#local/lab/scenario';
 
 const networkd = ['/lib/systemd/systemd-networkd', '/usr/lib/systemd/systemd-networkd'].find((p) => existsSync(p));
 

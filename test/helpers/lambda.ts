@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { lambdaContext } from '../../local/deployment.js';
-import type { RegionOptions } from '../../local/region/model/index.js';
-import { FifoQueue, LocalSqs } from '../../local/sqs-fifo.js';
-import { makeWorld, type World } from './region';
+import { lambdaContext } from '#local/deployment';
+import type { RegionOptions } from '#local/region/model/index';
+import { FifoQueue, LocalSqs } from '#local/sqs-fifo';
+import { makeWorld, type World } from '#local/world';
 
 export const QUEUE_URL = 'http://sqs.localhost/123456789012/eip-autopilot-jobs.fifo';
 export const FIXTURE_INSTANCE = 'i-0abcd1234ef567890';

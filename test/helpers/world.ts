@@ -1,4 +1,4 @@
-import type { ActualState, AddressView, EniView } from '../../src/reconcile/observe';
+import type { ActualState, AddressView, EniView } from '#src/reconcile/observe';
 
 /** Builders for planner inputs: small, explicit, deterministic. */
 export const ID = 'i-0abcd1234ef567890';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intakeEvent } from '../../src/jobs/events';
+import { intakeEvent } from '#src/jobs/events';
 import { fixture } from '../helpers/lambda';
 
 const keys = { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../src/errors';
-import { jobMessage, parseJob } from '../../src/jobs/job';
+import { InvalidInputError } from '#src/errors';
+import { jobMessage, parseJob } from '#src/jobs/job';
 
 describe('Function: parseJob', () => {
   it('parses a job', () => {

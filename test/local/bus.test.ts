@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LocalBus } from '../../local/bus.js';
-import { eventRulesFromTemplate } from '../../local/eventbridge/rules.js';
-import type { CfnTemplate } from '../../local/stack/package.js';
-import { createRegion, type RegionEvent } from '../../local/region/model/index.js';
+import { LocalBus } from '#local/bus';
+import { eventRulesFromTemplate } from '#local/eventbridge/rules';
+import type { CfnTemplate } from '#local/stack/package';
+import { createRegion, type RegionEvent } from '#local/region/model/index';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}.json`, import.meta.url), 'utf8')) as RegionEvent;
 

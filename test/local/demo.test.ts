@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { progressLine, table } from '../../local/demo.js';
-import type { AddressRow } from '../../local/deployment.js';
+import { progressLine, table } from '#local/demo';
+import type { AddressRow } from '#local/deployment';
 
 const row = (extra: Partial<AddressRow> = {}): AddressRow => ({
   publicIp: '198.51.100.1',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Deployment, startDeployment, summarize, type Trace } from '../../local/deployment.js';
+import { type Deployment, startDeployment, summarize, type Trace } from '#local/deployment';
 
 describe('Function: startDeployment (no guests)', () => {
   let d: Deployment;

@@ -1,7 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { manualClock } from '../../local/region/model/index.js';
-import { deliverOnce, FifoQueue, startDelivery } from '../../local/sqs-fifo.js';
+import { manualClock } from '#local/region/model/index';
+import { deliverOnce, FifoQueue, startDelivery } from '#local/sqs-fifo';
 
 const job = (instanceId: string, n: number) => ({
   MessageBody: JSON.stringify({ instanceId, reason: `tag-change-${n}` }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desiredFromTags } from '../../src/reconcile/desired';
+import { desiredFromTags } from '#src/reconcile/desired';
 
 const keys = { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' };
 

@@ -11,10 +11,10 @@ import {
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ec2Adapter } from '../../src/aws/ec2-port';
-import { ssmAdapter } from '../../src/aws/ssm-port';
-import { type ExecuteDeps, executePlan, mapLimit } from '../../src/reconcile/execute';
-import type { Action } from '../../src/reconcile/plan';
+import { ec2Adapter } from '#src/aws/ec2-port';
+import { ssmAdapter } from '#src/aws/ssm-port';
+import { type ExecuteDeps, executePlan, mapLimit } from '#src/reconcile/execute';
+import type { Action } from '#src/reconcile/plan';
 import { ID } from '../helpers/world';
 
 const ec2Mock = mockClient(EC2Client);

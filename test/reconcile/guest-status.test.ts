@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusAfterGuest } from '../../src/reconcile/guest-status';
+import { statusAfterGuest } from '#src/reconcile/guest-status';
 
 describe('Function: statusAfterGuest', () => {
   it.each([

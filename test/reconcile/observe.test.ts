@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toActual } from '../../src/reconcile/observe';
+import { toActual } from '#src/reconcile/observe';
 
 describe('Function: toActual', () => {
   it('orders ENIs by device index and IPs primary first, and spots non-EIP public IPs', () => {

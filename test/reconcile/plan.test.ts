@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DesiredState } from '../../src/reconcile/desired';
-import type { GuestCommandState } from '../../src/reconcile/observe';
-import { type Action, eniClientToken, type PlanContext, planInstance } from '../../src/reconcile/plan';
+import type { DesiredState } from '#src/reconcile/desired';
+import type { GuestCommandState } from '#src/reconcile/observe';
+import { type Action, eniClientToken, type PlanContext, planInstance } from '#src/reconcile/plan';
 import { ID, actual, address, eni, placedAt } from '../helpers/world';
 
 const t3medium = { instanceType: 't3.medium', maxEnis: 3, ipv4PerEni: 6 };

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearCaches, type ReconcileDeps, reconcileInstance } from '../../src/reconcile/reconcile';
-import { manualClock } from '../../local/region/model/index.js';
-import { DOCUMENT, killAfter, makeWorld, type World } from '../helpers/region';
-import { recordGuestResult } from '../../src/reconcile/guest-status';
+import { clearCaches, type ReconcileDeps, reconcileInstance } from '#src/reconcile/reconcile';
+import { manualClock } from '#local/region/model/index';
+import { DOCUMENT, killAfter, makeWorld, type World } from '#local/world';
+import { recordGuestResult } from '#src/reconcile/guest-status';
 
 let world: World | undefined;
 afterEach(() => {

@@ -7,7 +7,7 @@ import {
   MAX_DOCUMENT_BYTES,
   PARAMETERS,
   SCRIPT_PATH,
-} from '../../scripts/build-guest-document.js';
+} from '#scripts/build-guest-document';
 
 const script = readFileSync(SCRIPT_PATH, 'utf8');
 const committed = readFileSync(DOCUMENT_PATH, 'utf8');

@@ -4,11 +4,11 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRegion } from '../../local/region/model/index.js';
-import { startRegionServer } from '../../local/region/server.js';
-import { FifoQueue, LocalSqs } from '../../local/sqs-fifo.js';
-import { packageStack } from '../../local/stack/package.js';
-import { readZip, type ZipEntry } from '../../local/stack/zip.js';
+import { createRegion } from '#local/region/model/index';
+import { startRegionServer } from '#local/region/server';
+import { FifoQueue, LocalSqs } from '#local/sqs-fifo';
+import { packageStack } from '#local/stack/package';
+import { readZip, type ZipEntry } from '#local/stack/zip';
 import { context } from '../helpers/lambda';
 
 const HANDLERS: Record<string, string> = {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { matchesPattern } from '../../local/eventbridge/pattern.js';
-import { type EventRule, eventRulesFromTemplate } from '../../local/eventbridge/rules.js';
-import { packageStack, STACK_ROOT } from '../../local/stack/package.js';
+import { matchesPattern } from '#local/eventbridge/pattern';
+import { type EventRule, eventRulesFromTemplate } from '#local/eventbridge/rules';
+import { packageStack, STACK_ROOT } from '#local/stack/package';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(STACK_ROOT, 'test', 'fixtures', 'events', `${name}.json`), 'utf8'));

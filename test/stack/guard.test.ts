@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CfnTemplate, packageStack, propertiesOf, STACK_ROOT } from '../../local/stack/package.js';
+import { type CfnTemplate, packageStack, propertiesOf, STACK_ROOT } from '#local/stack/package';
 
 // The cfn-guard binary shipped inside @cdklabs/cdk-validator-cfnguard (no download at test time).
 const GUARD = join(

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CfnTemplate, packageStack, STACK_ROOT } from '../../local/stack/package.js';
+import { type CfnTemplate, packageStack, STACK_ROOT } from '#local/stack/package';
 
 const require = createRequire(import.meta.url);
 const { splitVariableSyntax } = require('../../infra/resolvers.cjs') as {

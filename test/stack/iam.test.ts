@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CfnTemplate, packageStack } from '../../local/stack/package.js';
+import { type CfnTemplate, packageStack } from '#local/stack/package';
 
 interface Statement {
   Sid?: string;

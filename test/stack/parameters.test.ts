@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchesPattern } from '../../local/eventbridge/pattern.js';
-import { type CfnTemplate, packageWithParams, propertiesOf } from '../../local/stack/package.js';
-import { validateTemplate } from './spec.js';
+import { matchesPattern } from '#local/eventbridge/pattern';
+import { type CfnTemplate, packageWithParams, propertiesOf } from '#local/stack/package';
+import { validateTemplate } from './spec';
 
 // Every parameter overridden at once, packaged into a temporary directory (the default package stays untouched).
 const PARAMS = {

@@ -5,7 +5,7 @@
  * Values that are intrinsic functions are accepted where any value is (their result is only known at deploy time).
  */
 import { loadAwsServiceSpecSync } from '@aws-cdk/aws-service-spec';
-import type { CfnTemplate } from '../../local/stack/package.js';
+import type { CfnTemplate } from '#local/stack/package';
 
 type Db = ReturnType<typeof loadAwsServiceSpecSync>;
 interface PropertySpec {

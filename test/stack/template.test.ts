@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CfnTemplate, packageStack, propertiesOf } from '../../local/stack/package.js';
-import { validateTemplate } from './spec.js';
+import { type CfnTemplate, packageStack, propertiesOf } from '#local/stack/package';
+import { validateTemplate } from './spec';
 
 let template: CfnTemplate;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sweep, sweepJobs } from '../../src/sweep/sweep';
-import { makeFleet } from '../helpers/fleet';
+import { sweep, sweepJobs } from '#src/sweep/sweep';
+import { makeFleet } from '#local/fleet';
 
 const keys = { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' };
 

@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import type { Rng } from './rng.js';
+import type { Rng } from './rng';
 
 /** An event as EventBridge delivers it (`detail-type`, `source`, `detail`, …). */
 export type RegionEvent = EventBridgeEvent<string, Record<string, unknown>>;

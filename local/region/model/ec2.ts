@@ -1,5 +1,4 @@
-import { intToIpv4, ipv4ToInt } from '../../../src/ipv4';
-import type { LabInstance } from '../../../test/lab/vpc-lab.js';
+import { intToIpv4, ipv4ToInt } from '#src/ipv4';
 import type {
   AccountAttribute,
   Address,
@@ -47,10 +46,10 @@ import type {
   TerminateInstancesResult,
   UnassignPrivateIpAddressesRequest,
 } from '@aws-sdk/client-ec2';
-import type { Context } from './context.js';
-import { err } from './errors.js';
-import { checkMaxResults, compileFilters, decodeToken, encodeToken, type FieldReader, tagList } from './filters.js';
-import { INSTANCE_TYPES, type TypeSpec } from './instance-types.js';
+import type { Context } from './context';
+import { err } from './errors';
+import { checkMaxResults, compileFilters, decodeToken, encodeToken, type FieldReader, tagList } from './filters';
+import { INSTANCE_TYPES, type TypeSpec } from './instance-types';
 
 /** Options of the EC2 half of the region. */
 export interface Ec2Options {
@@ -140,11 +139,32 @@ export type Ec2Change =
   | { type: 'address-associated' | 'address-disassociated'; allocationId: string; publicIp: string; eniId: string; privateIp: string; instanceId?: string }
   | { type: 'network-changed'; instanceId: string };
 
+/** One ENI as IMDS describes it. */
+export interface GuestEni {
+  mac: string;
+  interfaceId: string;
+  deviceNumber: number;
+  networkCard: number;
+  subnetCidr: string;
+  /** Primary first. */
+  privateIps: string[];
+  /** Private IP → EIP (what IMDS ipv4-associations shows). */
+  publicIps: Record<string, string>;
+  /**
+   * What IMDS reports as device-number when it differs from the real one: a freshly attached ENI reads 0 until
+   * propagation completes (amazon-ec2-net-utils #90). The guest NIC still follows `deviceNumber`.
+   */
+  imdsDeviceNumber?: number;
+}
+
 /**
- * An instance's network as IMDS shows it: exactly what the VPC lab builds a guest from, so the region hands it to
- * `lab.apply()` unchanged (one type, owned by the lab).
+ * An instance's network as IMDS shows it. The region owns this shape; a guest host (the VPC lab) builds a guest from
+ * it. The ENI with network card 0 / device number 0 is the primary one (eth0).
  */
-export type GuestNetwork = LabInstance;
+export interface GuestNetwork {
+  instanceId: string;
+  enis: GuestEni[];
+}
 
 const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const ENI_ID = /^eni-([0-9a-f]{8}|[0-9a-f]{17})$/;

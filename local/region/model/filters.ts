@@ -1,5 +1,5 @@
 import type { Filter, Tag } from '@aws-sdk/client-ec2';
-import { err } from './errors.js';
+import { err } from './errors';
 
 /**
  * EC2 filter semantics: values of one filter are OR-ed, filters are AND-ed, values may use the `*` and `?`

@@ -1,15 +1,15 @@
-import { type Context, eventTime, type RegionEvent } from './context.js';
-import { type Ec2Change, Ec2Model, type GuestNetwork } from './ec2.js';
-import { err, RegionError } from './errors.js';
-import { createRng } from './rng.js';
-import { type CommandRunner, type RunResult, SsmModel } from './ssm.js';
+import { type Context, eventTime, type RegionEvent } from './context';
+import { type Ec2Change, Ec2Model, type GuestNetwork } from './ec2';
+import { err, RegionError } from './errors';
+import { createRng } from './rng';
+import { type CommandRunner, type RunResult, SsmModel } from './ssm';
 
-export type { RegionEvent } from './context.js';
-export type { Ec2Change, GuestNetwork } from './ec2.js';
-export { RegionError } from './errors.js';
-export { INSTANCE_TYPES } from './instance-types.js';
-export type { CommandRunner, RunResult } from './ssm.js';
-export { STDERR_LIMIT, STDOUT_LIMIT } from './ssm.js';
+export type { RegionEvent } from './context';
+export type { Ec2Change, GuestEni, GuestNetwork } from './ec2';
+export { RegionError } from './errors';
+export { INSTANCE_TYPES } from './instance-types';
+export type { CommandRunner, RunResult } from './ssm';
+export { STDERR_LIMIT, STDOUT_LIMIT } from './ssm';
 
 /** Every EC2 action the region serves (the reconciler's, the demo's and the tests'). */
 export const EC2_ACTIONS = [

@@ -24,9 +24,9 @@ import type {
   UpdateDocumentResult,
 } from '@aws-sdk/client-ssm';
 import { parse as parseYaml } from 'yaml';
-import type { Context } from './context.js';
-import { err } from './errors.js';
-import { decodeToken, encodeToken } from './filters.js';
+import type { Context } from './context';
+import { err } from './errors';
+import { decodeToken, encodeToken } from './filters';
 
 /** Result of running one script on one instance. */
 export interface RunResult {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reconcileInstance } from '../../../src/reconcile/reconcile';
+import { reconcileInstance } from '#src/reconcile/reconcile';
 import { context, fixture, lambdaEnv, lambdaWorld } from '../../helpers/lambda';
-import type { World } from '../../helpers/region';
+import type { World } from '#local/world';
 
 let world: World;
 let handler: (event: unknown, ctx: typeof context) => Promise<void>;
@@ -9,7 +9,7 @@ let handler: (event: unknown, ctx: typeof context) => Promise<void>;
 beforeAll(async () => {
   lambdaEnv();
   ({ world } = await lambdaWorld());
-  const mod = await import('../../../functions/command-status/handler');
+  const mod = await import('#functions/command-status/handler');
   handler = (event, ctx) => mod.handler(event as never, ctx) as Promise<never>;
 });
 afterAll(() => world.mocks.restore());

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FifoQueue } from '../../../local/sqs-fifo.js';
-import type { World } from '../../helpers/region';
+import type { FifoQueue } from '#local/sqs-fifo';
+import type { World } from '#local/world';
 import { context, FIXTURE_INSTANCE, fixture, lambdaEnv, lambdaWorld } from '../../helpers/lambda';
 
 let world: World;
@@ -10,7 +10,7 @@ let handler: (event: unknown, ctx: typeof context) => Promise<unknown>;
 beforeAll(async () => {
   lambdaEnv();
   ({ world, queue } = await lambdaWorld());
-  const mod = await import('../../../functions/intake/handler');
+  const mod = await import('#functions/intake/handler');
   handler = (event, ctx) => mod.handler(event as never, ctx) as Promise<never>;
 });
 afterAll(() => world.mocks.restore());

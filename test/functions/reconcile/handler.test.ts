@@ -1,8 +1,8 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FifoQueue } from '../../../local/sqs-fifo.js';
+import type { FifoQueue } from '#local/sqs-fifo';
 import { context, lambdaEnv, lambdaWorld } from '../../helpers/lambda';
-import type { World } from '../../helpers/region';
+import type { World } from '#local/world';
 
 let world: World;
 let queue: FifoQueue;
@@ -10,7 +10,7 @@ let handler: (event: SQSEvent, ctx: typeof context) => Promise<SQSBatchResponse>
 
 beforeAll(async () => {
   lambdaEnv();
-  ({ handler } = await import('../../../functions/reconcile/handler'));
+  ({ handler } = await import('#functions/reconcile/handler'));
 });
 afterEach(() => world.mocks.restore());
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FifoQueue } from '../../../local/sqs-fifo.js';
-import { reconcileInstance } from '../../../src/reconcile/reconcile';
+import type { FifoQueue } from '#local/sqs-fifo';
+import { reconcileInstance } from '#src/reconcile/reconcile';
 import { context, fixture, lambdaEnv, lambdaWorld } from '../../helpers/lambda';
-import type { World } from '../../helpers/region';
+import type { World } from '#local/world';
 
 let world: World;
 let queue: FifoQueue;
@@ -11,7 +11,7 @@ let handler: (event: unknown, ctx: typeof context) => Promise<{ scanned: number;
 beforeAll(async () => {
   lambdaEnv();
   ({ world, queue } = await lambdaWorld());
-  const mod = await import('../../../functions/sweep/handler');
+  const mod = await import('#functions/sweep/handler');
   handler = (event, ctx) => mod.handler(event as never, ctx) as Promise<never>;
 });
 afterAll(() => world.mocks.restore());

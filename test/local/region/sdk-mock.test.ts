@@ -2,9 +2,9 @@ import { AllocateAddressCommand, AssociateAddressCommand, DescribeAddressesComma
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRegion } from '../../../local/region/model/index.js';
-import { mockRegion, type RegionMocks } from '../../../local/region/sdk-mock.js';
-import { FifoQueue, LocalSqs } from '../../../local/sqs-fifo.js';
+import { createRegion } from '#local/region/model/index';
+import { mockRegion, type RegionMocks } from '#local/region/sdk-mock';
+import { FifoQueue, LocalSqs } from '#local/sqs-fifo';
 
 describe('Function: mockRegion', () => {
   let mocks: RegionMocks | undefined;

@@ -2,9 +2,9 @@ import * as ec2 from '@aws-sdk/client-ec2';
 import * as sqs from '@aws-sdk/client-sqs';
 import * as ssm from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegion, type Region } from '../../../local/region/model/index.js';
-import { type RegionServer, startRegionServer } from '../../../local/region/server.js';
-import { FifoQueue, LocalSqs } from '../../../local/sqs-fifo.js';
+import { createRegion, type Region } from '#local/region/model/index';
+import { type RegionServer, startRegionServer } from '#local/region/server';
+import { FifoQueue, LocalSqs } from '#local/sqs-fifo';
 
 const credentials = { accessKeyId: 'AKIDLOCALREGION', secretAccessKey: 'local-region-secret' };
 

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventRulesFromTemplate } from '../../../local/eventbridge/rules.js';
-import { type CfnTemplate, packageStack, propertiesOf } from '../../../local/stack/package.js';
-import { functionLogicalId, readStackSource } from '../../../local/stack/source.js';
+import { eventRulesFromTemplate } from '#local/eventbridge/rules';
+import { type CfnTemplate, packageStack, propertiesOf } from '#local/stack/package';
+import { functionLogicalId, readStackSource } from '#local/stack/source';
 
 /** `${name}` as the Framework writes a variable. */
 const variable = (name: string) => `\${${name}}`;

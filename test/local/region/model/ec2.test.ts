@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRegion, type Ec2Change, manualClock, type Region, type RegionEvent } from '../../../../local/region/model/index.js';
-import type { LabInstance } from '../../../lab/vpc-lab.js';
+import { createRegion, type Ec2Change, manualClock, type Region, type RegionEvent } from '#local/region/model/index';
+import type { LabInstance } from '#local/lab/vpc-lab';
 
 const MANAGED = [{ Key: 'eip-autopilot:managed', Value: 'true' }];
 

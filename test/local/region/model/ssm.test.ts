@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { createRegion, manualClock, type Region, type RegionEvent } from '../../../../local/region/model/index.js';
+import { createRegion, manualClock, type Region, type RegionEvent } from '#local/region/model/index';
 
 const DOC = {
   schemaVersion: '2.2',

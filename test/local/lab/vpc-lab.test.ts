@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eni, instance } from '../guest/helpers.js';
-import { describeLab } from './gate.js';
-import { metadata } from './lab-server.js';
-import { createLab, type Lab, subnetGateway } from './vpc-lab.js';
+import { eni, instance } from '#local/lab/scenario';
+import { describeLab } from '../../helpers/lab-gate';
+import { metadata } from '#local/lab/lab-server';
+import { createLab, type Lab, subnetGateway } from '#local/lab/vpc-lab';
 
 describe('Function: metadata', () => {
   const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, card: 1, subnet: 1, hosts: [20], withoutEip: [20] }));

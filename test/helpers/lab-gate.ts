@@ -3,7 +3,7 @@
  * `EIP_AUTOPILOT_LAB_REQUIRED=1` (set by .ci/run), where a missing lab is a failure.
  */
 import { describe, it } from 'vitest';
-import { labAvailable } from './vpc-lab.js';
+import { labAvailable } from '#local/lab/vpc-lab';
 
 const avail = labAvailable();
 const required = process.env.EIP_AUTOPILOT_LAB_REQUIRED === '1';

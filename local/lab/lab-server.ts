@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import type { LabInstance } from './vpc-lab.js';
+import type { LabInstance } from './vpc-lab';
 
 /** What the lab writes for the IMDS server. */
 export interface ImdsState {

@@ -1,13 +1,13 @@
 import { EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { createRegion, type Region, type RegionOptions } from '../../local/region/model/index.js';
-import { mockRegion, type RegionMocks } from '../../local/region/sdk-mock.js';
-import type { LocalSqs } from '../../local/sqs-fifo.js';
-import { type Ec2Port, ec2Adapter } from '../../src/aws/ec2-port';
-import { ssmAdapter } from '../../src/aws/ssm-port';
-import { recordGuestResult } from '../../src/reconcile/guest-status';
-import type { ReconcileDeps } from '../../src/reconcile/reconcile';
-import { TAG } from '../../src/tags';
+import { createRegion, type Region, type RegionOptions } from './region/model/index';
+import { mockRegion, type RegionMocks } from './region/sdk-mock';
+import type { LocalSqs } from './sqs-fifo';
+import { type Ec2Port, ec2Adapter } from '#src/aws/ec2-port';
+import { ssmAdapter } from '#src/aws/ssm-port';
+import { recordGuestResult } from '#src/reconcile/guest-status';
+import type { ReconcileDeps } from '#src/reconcile/reconcile';
+import { TAG } from '#src/tags';
 
 export const DOCUMENT = 'eip-autopilot-guest-sync';
 

@@ -1,7 +1,7 @@
 /** Scenario builders and kernel readers shared by the guest tests and bench/guest.ts. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ExecResult, type Lab, type LabEni, type LabInstance, subnetGateway } from '../lab/vpc-lab.js';
+import { type ExecResult, type Lab, type LabEni, type LabInstance, subnetGateway } from './vpc-lab';
 
 export const SCRIPT = join(import.meta.dirname, '..', '..', 'ssm-documents', 'guest-sync.sh');
 

@@ -13,8 +13,8 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, type Lab } from '../test/lab/vpc-lab.js';
-import type { CommandRunner, Region, RunResult } from './region/model/index.js';
+import { createLab, type Lab } from './vpc-lab';
+import type { CommandRunner, Region, RunResult } from '../region/model/index';
 
 /** What the guests report, for the demo's progress lines. */
 export type GuestTrace =

@@ -1,5 +1,5 @@
 import type { Address, Filter, Instance } from '@aws-sdk/client-ec2';
-import type { Ec2Port } from '../../src/aws/ec2-port';
+import type { Ec2Port } from '#src/aws/ec2-port';
 
 /** A synthetic fleet for sweep tests and the bench: `size` instances, each in sync with `eip-count=1`. */
 export interface Fleet {

@@ -21,37 +21,20 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ImdsState } from './lab-server.js';
-import { intToIpv4, ipv4ToInt } from '../../src/ipv4.js';
+import type { ImdsState } from './lab-server';
+import { intToIpv4, ipv4ToInt } from '#src/ipv4';
+import type { GuestEni, GuestNetwork } from '../region/model/index';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
 const serverScript = join(here, 'lab-server.ts');
 
-/** One ENI as IMDS describes it. */
-export interface LabEni {
-  mac: string;
-  interfaceId: string;
-  deviceNumber: number;
-  networkCard: number;
-  subnetCidr: string;
-  /** Primary first. */
-  privateIps: string[];
-  /** Private IP → EIP (what IMDS ipv4-associations shows). */
-  publicIps: Record<string, string>;
-  /**
-   * What IMDS reports as device-number when it differs from the real one: a freshly attached ENI reads 0 until
-   * propagation completes (amazon-ec2-net-utils #90). Lab extension; the guest NIC still follows `deviceNumber`.
-   */
-  imdsDeviceNumber?: number;
-}
+/** One ENI as the lab builds it: the region's `GuestEni`. */
+export type LabEni = GuestEni;
 
-/** The instance: the ENI with network card 0 / device number 0 is the primary one (eth0). */
-export interface LabInstance {
-  instanceId: string;
-  enis: LabEni[];
-}
+/** The instance the lab builds: the region's `GuestNetwork` (card 0 / device 0 is eth0). */
+export type LabInstance = GuestNetwork;
 
 export interface ExecResult {
   code: number;
