@@ -81,7 +81,11 @@ export async function run(): Promise<void> {
     }
     const fleet = makeFleet(10_000);
     const started = performance.now();
-    const result = await sweep(fleet.port, { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' });
+    const result = await sweep(fleet.port, {
+      countTagKey: 'eip-count',
+      poolTagKey: 'eip-pool',
+      onStopTagKey: 'eip-on-stop',
+    });
     const ms = performance.now() - started;
     rows.push({
       case: `sweep 10,000 instances (${result.drifted.length} drifted, ${ms.toFixed(0)} ms CPU)`,
@@ -93,11 +97,25 @@ export async function run(): Promise<void> {
     });
     const drifted = makeFleet(10_000, 100, 50);
     await sweep(drifted.port, { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' });
-    rows.push({ case: 'sweep 10,000 (100 drifted, 50 orphans)', reads: drifted.calls.length, ec2Writes: 0, ssm: 0, total: drifted.calls.length, target: '<= 12' });
+    rows.push({
+      case: 'sweep 10,000 (100 drifted, 50 orphans)',
+      reads: drifted.calls.length,
+      ec2Writes: 0,
+      ssm: 0,
+      total: drifted.calls.length,
+      target: '<= 12',
+    });
 
     console.log('\n## cloud reconciler: API calls');
     const head = ['case', 'reads', 'EC2 writes', 'SSM', 'total', 'target'];
-    const cells = rows.map((r) => [r.case, String(r.reads), String(r.ec2Writes), String(r.ssm), String(r.total), r.target]);
+    const cells = rows.map((r) => [
+      r.case,
+      String(r.reads),
+      String(r.ec2Writes),
+      String(r.ssm),
+      String(r.total),
+      r.target,
+    ]);
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
     for (const line of [head, ...cells]) console.log(line.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  '));
   } finally {

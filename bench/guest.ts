@@ -43,15 +43,11 @@ export async function run(): Promise<void> {
     await lab.apply(inst);
     const rows: Array<[string, string, string, string]> = [];
     const first = await timed(() => sync(lab, ['--json']));
-    rows.push([
-      'first apply',
-      String(first.summary.elapsedMs),
-      first.outside.toFixed(0),
-      String(first.summary.writes),
-    ]);
+    rows.push(['first apply', String(first.summary.elapsedMs), first.outside.toFixed(0), String(first.summary.writes)]);
     const reruns = [];
     for (let i = 0; i < 5; i++) reruns.push(await timed(() => sync(lab, ['--json'])));
-    const median = <T>(xs: T[], key: (x: T) => number) => xs.map(key).sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+    const median = <T>(xs: T[], key: (x: T) => number) =>
+      xs.map(key).sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     rows.push([
       'no-change rerun (median of 5)',
       String(median(reruns, (r) => r.summary.elapsedMs ?? 0)),
@@ -59,7 +55,9 @@ export async function run(): Promise<void> {
       String(Math.max(...reruns.map((r) => r.summary.writes))),
     ]);
     const ips = inst.enis.reduce((n, e) => n + e.privateIps.length, 0);
-    console.log(`\nguest sync: ${ips} private IPs over ${inst.enis.length} ENIs (targets: first ≤ 500 ms, rerun ≤ 150 ms with 0 writes)`);
+    console.log(
+      `\nguest sync: ${ips} private IPs over ${inst.enis.length} ENIs (targets: first ≤ 500 ms, rerun ≤ 150 ms with 0 writes)`,
+    );
     console.log('| run | script ms | wall ms (incl. netns exec) | kernel writes |');
     console.log('| --- | ---: | ---: | ---: |');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);

@@ -2,7 +2,12 @@
  * Local region throughput: calls per second in-process (the model) and over the wire (real SDK clients against the
  * HTTP server), and the cost of paging 10,000 instances. Prints numbers; asserts nothing.
  */
-import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import {
+  DescribeAddressesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  paginateDescribeInstances,
+} from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createRegion } from '#local/region/model/index';
 import { startRegionServer } from '#local/region/server';
@@ -18,7 +23,9 @@ async function rate(label: string, n: number, concurrency: number, call: () => P
     }),
   );
   const ms = performance.now() - started;
-  console.log(`region  ${label.padEnd(52)} ${String(Math.round((n / ms) * 1000)).padStart(7)} calls/s  (${n} calls, concurrency ${concurrency})`);
+  console.log(
+    `region  ${label.padEnd(52)} ${String(Math.round((n / ms) * 1000)).padStart(7)} calls/s  (${n} calls, concurrency ${concurrency})`,
+  );
 }
 
 /** Runs the benchmark and prints one line per measure. */
@@ -29,12 +36,19 @@ export async function run(): Promise<void> {
   try {
     const ec2 = new EC2Client({ region: 'us-east-1', endpoint: server.url, credentials });
     const ssm = new SSMClient({ region: 'us-east-1', endpoint: server.url, credentials });
-    const one = (await region.ec2('DescribeInstances', { MaxResults: 5 })).Reservations?.[0]?.Instances?.[0]?.InstanceId ?? '';
+    const one =
+      (await region.ec2('DescribeInstances', { MaxResults: 5 })).Reservations?.[0]?.Instances?.[0]?.InstanceId ?? '';
     const byId = [{ Name: 'instance-id', Values: [one] }];
-    await rate('model DescribeInstances(instance-id)', 5000, 1, () => region.ec2('DescribeInstances', { Filters: byId }));
-    await rate('wire  DescribeInstances(instance-id) EC2 Query/XML', 1000, 8, () => ec2.send(new DescribeInstancesCommand({ Filters: byId })));
+    await rate('model DescribeInstances(instance-id)', 5000, 1, () =>
+      region.ec2('DescribeInstances', { Filters: byId }),
+    );
+    await rate('wire  DescribeInstances(instance-id) EC2 Query/XML', 1000, 8, () =>
+      ec2.send(new DescribeInstancesCommand({ Filters: byId })),
+    );
     await rate('wire  DescribeAddresses EC2 Query/XML', 1000, 8, () => ec2.send(new DescribeAddressesCommand({})));
-    await rate('wire  DescribeInstanceInformation SSM JSON 1.1', 1000, 8, () => ssm.send(new DescribeInstanceInformationCommand({ MaxResults: 5 })));
+    await rate('wire  DescribeInstanceInformation SSM JSON 1.1', 1000, 8, () =>
+      ssm.send(new DescribeInstanceInformationCommand({ MaxResults: 5 })),
+    );
   } finally {
     await server.close();
   }
@@ -52,11 +66,16 @@ export async function run(): Promise<void> {
     const started = performance.now();
     let pages = 0;
     let instances = 0;
-    for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: [{ Name: 'tag-key', Values: ['eip-count'] }] })) {
+    for await (const page of paginateDescribeInstances(
+      { client, pageSize: 1000 },
+      { Filters: [{ Name: 'tag-key', Values: ['eip-count'] }] },
+    )) {
       pages++;
       for (const r of page.Reservations ?? []) instances += r.Instances?.length ?? 0;
     }
-    console.log(`region  wire  DescribeInstances over 10,000 instances: ${pages} pages, ${instances} instances, ${Math.round(performance.now() - started)} ms`);
+    console.log(
+      `region  wire  DescribeInstances over 10,000 instances: ${pages} pages, ${instances} instances, ${Math.round(performance.now() - started)} ms`,
+    );
   } finally {
     await bigServer.close();
   }

@@ -9,7 +9,8 @@
 
 const fs = require('node:fs/promises');
 
-const SCHEMA_FILE = /[\\/]@aws-sdk[\\/](client-[a-z0-9-]+|nested-clients)[\\/]dist-es[\\/].*schemas[\\/]schemas_\d+\.js$/;
+const SCHEMA_FILE =
+  /[\\/]@aws-sdk[\\/](client-[a-z0-9-]+|nested-clients)[\\/]dist-es[\\/].*schemas[\\/]schemas_\d+\.js$/;
 
 /**
  * Replaces `[name]:` by `"value":` for every `const name = "value";` at the top of `code` (pure). `__proto__` is

@@ -55,7 +55,8 @@ export class LocalBus {
 
   /** Adds a rule; its pattern is validated like PutRule does (InvalidPatternError on a bad one). */
   addRule(rule: BusRule): void {
-    if (!rule.pattern && !rule.schedule) throw new Error(`rule ${rule.name} has neither an event pattern nor a schedule`);
+    if (!rule.pattern && !rule.schedule)
+      throw new Error(`rule ${rule.name} has neither an event pattern nor a schedule`);
     if (rule.pattern) validatePattern(rule.pattern);
     this.rules.push(rule);
   }
@@ -70,7 +71,10 @@ export class LocalBus {
         name: rule.logicalId,
         pattern: rule.pattern,
         schedule: rule.schedule,
-        targets: rule.targets.map((t) => ({ id: `${t.functionLogicalId}/${t.id}`, invoke: (event) => invoke(t.handler, event) })),
+        targets: rule.targets.map((t) => ({
+          id: `${t.functionLogicalId}/${t.id}`,
+          invoke: (event) => invoke(t.handler, event),
+        })),
       });
     }
   }
@@ -99,7 +103,9 @@ export class LocalBus {
         account: this.opts.account ?? '123456789012',
         time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         region: this.opts.region ?? 'us-east-1',
-        resources: [`arn:aws:events:${this.opts.region ?? 'us-east-1'}:${this.opts.account ?? '123456789012'}:rule/${rule.name}`],
+        resources: [
+          `arn:aws:events:${this.opts.region ?? 'us-east-1'}:${this.opts.account ?? '123456789012'}:rule/${rule.name}`,
+        ],
         detail: {},
       };
       for (const target of rule.targets) this.deliver(rule, target, event);
@@ -107,7 +113,13 @@ export class LocalBus {
   }
 
   private deliver(rule: BusRule, target: BusTarget, event: RegionEvent): void {
-    const record: Delivery = { rule: rule.name, target: target.id, eventId: event.id, detailType: event['detail-type'], ok: true };
+    const record: Delivery = {
+      rule: rule.name,
+      target: target.id,
+      eventId: event.id,
+      detailType: event['detail-type'],
+      ok: true,
+    };
     this.deliveries.push(record);
     const run = (async () => {
       // Asynchronous like EventBridge: the producer's API call never waits for the consumer.

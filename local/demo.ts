@@ -33,10 +33,20 @@ function actionLine(data: Record<string, unknown>): string {
   const { kind, reason, instanceId: _instance, why, code, message: _message, ...rest } = data;
   // Nested values (an associate's target {eniId, privateIp}) are shown flat.
   const flat = Object.entries(rest).flatMap(([k, v]) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v as Record<string, unknown>) : [[k, v] as const],
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.entries(v as Record<string, unknown>)
+      : [[k, v] as const],
   );
-  const parts = flat.filter(([, v]) => v !== undefined && v !== null && typeof v !== 'object').map(([k, v]) => `${k}=${v}`);
-  return [String(kind), ...parts, `reason=${reason}`, ...(why ? [`why=${why}`] : []), ...(code ? [`code=${code}`] : [])].join(' ');
+  const parts = flat
+    .filter(([, v]) => v !== undefined && v !== null && typeof v !== 'object')
+    .map(([k, v]) => `${k}=${v}`);
+  return [
+    String(kind),
+    ...parts,
+    `reason=${reason}`,
+    ...(why ? [`why=${why}`] : []),
+    ...(code ? [`code=${code}`] : []),
+  ].join(' ');
 }
 
 /** One progress line per trace worth reading; undefined to skip. */
@@ -82,7 +92,9 @@ export function progressLine(t: Trace): string | undefined {
         case 'guest status recorded':
           return undefined;
         default:
-          return t.level === 'INFO' || t.level === 'DEBUG' ? undefined : `log      ${t.level} ${t.message} ${JSON.stringify(d)}`;
+          return t.level === 'INFO' || t.level === 'DEBUG'
+            ? undefined
+            : `log      ${t.level} ${t.message} ${JSON.stringify(d)}`;
       }
     }
     default:
@@ -102,7 +114,11 @@ export function table(rows: AddressRow[], guests: boolean): string[] {
     guests ? (r.egress === r.publicIp ? `✓ ${r.egress}` : `✗ ${r.egress || 'nothing'}`) : 'n/a (cloud only)',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]) => `    ${c.map((x, i) => x.padEnd(widths[i] ?? 0)).join(' → ').trimEnd()}`;
+  const line = (c: string[]) =>
+    `    ${c
+      .map((x, i) => x.padEnd(widths[i] ?? 0))
+      .join(' → ')
+      .trimEnd()}`;
   return [line(header), ...cells.map(line)];
 }
 
@@ -117,13 +133,18 @@ async function main(): Promise<number> {
     },
   });
   const agentDelay = Number(values['agent-delay-ms']);
-  if (!Number.isInteger(agentDelay) || agentDelay < 0) throw new Error(`--agent-delay-ms must be a whole number, got ${values['agent-delay-ms']}`);
+  if (!Number.isInteger(agentDelay) || agentDelay < 0)
+    throw new Error(`--agent-delay-ms must be a whole number, got ${values['agent-delay-ms']}`);
   const lab = labAvailable();
   const guests = !values['cloud-only'] && lab.ok;
 
   print('eip-autopilot demo: the real handlers, SDK clients and SSM document against a local region on 127.0.0.1');
-  if (guests) print('guests: one VPC lab per instance (network namespaces); every EIP is verified from inside the guest');
-  else print(`GUEST HALF SKIPPED: ${values['cloud-only'] ? '--cloud-only was given' : lab.ok ? '' : lab.why}. Only the cloud half runs: EIPs, private IPs and ENIs are placed and checked, the SSM document is accepted but not run in a guest.`);
+  if (guests)
+    print('guests: one VPC lab per instance (network namespaces); every EIP is verified from inside the guest');
+  else
+    print(
+      `GUEST HALF SKIPPED: ${values['cloud-only'] ? '--cloud-only was given' : lab.ok ? '' : lab.why}. Only the cloud half runs: EIPs, private IPs and ENIs are placed and checked, the SSM document is accepted but not run in a guest.`,
+    );
 
   let deployment: Deployment | undefined;
   let interrupted = false;
@@ -143,7 +164,9 @@ async function main(): Promise<number> {
     const { startDeployment } = await import('./deployment');
     deployment = await startDeployment({ guests: guests ? 'lab' : 'none', agentRegistrationDelayMs: agentDelay });
     const d = deployment;
-    print(`region on ${d.server.url}, job queue ${d.jobs.name}, ${d.source.rules.length} EventBridge rules from serverless.yml`);
+    print(
+      `region on ${d.server.url}, job queue ${d.jobs.name}, ${d.source.rules.length} EventBridge rules from serverless.yml`,
+    );
     if (!values.quiet) {
       d.onTrace((t) => {
         const line = progressLine(t);
@@ -153,17 +176,22 @@ async function main(): Promise<number> {
     const result = await runStory(d, {
       stepStarted: (title, i) => print(`\n== ${i + 1}. ${title}`),
       stepDone: (step: StoryStep) => {
-        print(`\n  status: ${step.status ?? '(none)'}   EC2 writes besides tags: ${step.ec2Writes.length === 0 ? 'none' : step.ec2Writes.join(', ')}   (${(step.ms / 1000).toFixed(1)} s)`);
+        print(
+          `\n  status: ${step.status ?? '(none)'}   EC2 writes besides tags: ${step.ec2Writes.length === 0 ? 'none' : step.ec2Writes.join(', ')}   (${(step.ms / 1000).toFixed(1)} s)`,
+        );
         for (const line of table(step.rows, guests)) print(line);
         print(step.problems.length === 0 ? `  ✓ ${step.expectation}` : step.problems.map((p) => `  ✗ ${p}`).join('\n'));
       },
     });
     const owned = await d.ownedAddresses();
     print('');
-    if (owned.length === 0) print('✓ no owned EIP left allocated (DescribeAddresses, tag eip-autopilot:managed=true: none)');
+    if (owned.length === 0)
+      print('✓ no owned EIP left allocated (DescribeAddresses, tag eip-autopilot:managed=true: none)');
     else print(`✗ owned EIPs still allocated: ${owned.map((a) => `${a.publicIp} (${a.allocationId})`).join(', ')}`);
     const failed = result.steps.filter((s) => s.problems.length > 0).length;
-    print(`${failed === 0 && owned.length === 0 ? 'demo passed' : `demo FAILED: ${failed} step(s) missed their expectations`} in ${((Date.now() - t0) / 1000).toFixed(1)} s${guests ? '' : ' (cloud half only)'}`);
+    print(
+      `${failed === 0 && owned.length === 0 ? 'demo passed' : `demo FAILED: ${failed} step(s) missed their expectations`} in ${((Date.now() - t0) / 1000).toFixed(1)} s${guests ? '' : ' (cloud half only)'}`,
+    );
     return failed === 0 && owned.length === 0 ? 0 : 1;
   } finally {
     if (!interrupted) await deployment?.close();

@@ -141,7 +141,9 @@ export interface Deployment {
   /** The instance's addresses, primary ENI first, in private-IP order; with guests, also the guest's view. */
   addresses(instanceId: string, opts?: { verify?: boolean }): Promise<AddressRow[]>;
   /** Every address eip-autopilot owns (`eip-autopilot:managed=true`), associated or not; or those of one instance. */
-  ownedAddresses(instanceId?: string): Promise<{ allocationId: string; publicIp: string; associated: boolean; instanceId: string }[]>;
+  ownedAddresses(
+    instanceId?: string,
+  ): Promise<{ allocationId: string; publicIp: string; associated: boolean; instanceId: string }[]>;
   /** Stops everything; restores the environment and stdout. Idempotent. */
   close(): Promise<void>;
 }
@@ -175,7 +177,9 @@ export function summarize(event: RegionEvent): string {
     case 'EC2 Instance State-change Notification':
       return `${d['instance-id']} ${d.state}`;
     case 'Tag Change on Resource': {
-      const id = String(event.resources[0] ?? '').split('/').pop();
+      const id = String(event.resources[0] ?? '')
+        .split('/')
+        .pop();
       const tags = (d.tags ?? {}) as Record<string, string>;
       const keys = (d['changed-tag-keys'] ?? []) as string[];
       return `${id} ${keys.map((k) => (k in tags ? `${k}=${tags[k]}` : `${k} deleted`)).join(' ')}`;
@@ -200,7 +204,8 @@ function captureLogs(onRecord: (r: Record<string, unknown>) => void): () => void
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
       let record: Record<string, unknown> | undefined;
       // Powertools Metrics warns (stderr) after every invocation that published no metric: ours, with metrics off.
-      if (text.startsWith('No application metrics to publish.')) record = { level: 'DEBUG', message: 'no application metrics to publish' };
+      if (text.startsWith('No application metrics to publish.'))
+        record = { level: 'DEBUG', message: 'no application metrics to publish' };
       else if (text.startsWith('{"level":')) {
         try {
           const parsed = JSON.parse(text) as Record<string, unknown>;
@@ -284,7 +289,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     const server = await startRegionServer({ region, sqs });
     cleanups.push(() => server.close());
     const q = source.jobQueue;
-    const deadLetters = sqs.add(new FifoQueue({ name: q.deadLetterQueueName, url: server.queueUrl(q.deadLetterQueueName), clock: now }));
+    const deadLetters = sqs.add(
+      new FifoQueue({ name: q.deadLetterQueueName, url: server.queueUrl(q.deadLetterQueueName), clock: now }),
+    );
     const jobs = sqs.add(
       new FifoQueue({
         name: q.name,
@@ -316,7 +323,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       POWERTOOLS_METRICS_DISABLED: 'true',
     };
     if (importedFor !== undefined && importedFor !== server.url) {
-      throw new Error('one local deployment per process: the handlers read their configuration once, at import (cold start)');
+      throw new Error(
+        'one local deployment per process: the handlers read their configuration once, at import (cold start)',
+      );
     }
     const saved = { ...process.env };
     Object.assign(process.env, env);
@@ -363,20 +372,33 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         targets: rule.targets.map((t) => ({
           id: nameOf(t.handler),
           invoke: (event: RegionEvent) => {
-            trace({ kind: 'event', detailType: event['detail-type'], summary: summarize(event), rule: rule.logicalId, target: nameOf(t.handler) });
+            trace({
+              kind: 'event',
+              detailType: event['detail-type'],
+              summary: summarize(event),
+              rule: rule.logicalId,
+              target: nameOf(t.handler),
+            });
             return handler(t.handler)(event, lambdaContext(nameOf(t.handler)));
           },
         })),
       });
     }
     const detachBus = region.onEvent((event) => {
-      if (event['detail-type'] === 'Tag Change on Resource' && (event.detail['changed-tag-keys'] as string[] | undefined)?.includes(STATUS_TAG)) {
-        const id = String(event.resources[0] ?? '').split('/').pop() ?? '';
+      if (
+        event['detail-type'] === 'Tag Change on Resource' &&
+        (event.detail['changed-tag-keys'] as string[] | undefined)?.includes(STATUS_TAG)
+      ) {
+        const id =
+          String(event.resources[0] ?? '')
+            .split('/')
+            .pop() ?? '';
         const status = (event.detail.tags as Record<string, string> | undefined)?.[STATUS_TAG];
         history.set(id, [...(history.get(id) ?? []), status]);
         trace({ kind: 'status', instanceId: id, status });
       }
-      if (bus.put(event).length === 0 && bus.dropped.at(-1) === event) trace({ kind: 'dropped', detailType: event['detail-type'], summary: summarize(event) });
+      if (bus.put(event).length === 0 && bus.dropped.at(-1) === event)
+        trace({ kind: 'dropped', detailType: event['detail-type'], summary: summarize(event) });
     });
     cleanups.push(detachBus);
 
@@ -397,7 +419,10 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     const ec2 = new EC2Client({
       endpoint: server.url,
       region: region.regionName,
-      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+      },
     });
     cleanups.push(() => ec2.destroy());
 
@@ -409,7 +434,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     };
     cleanups.push(() => Promise.race([inFlight(), sleep(5_000)]));
 
-    const fingerprint = () => `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active}/${deadLetters.counts().visible}`;
+    const fingerprint = () =>
+      `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active}/${deadLetters.counts().visible}`;
     const quiesce = async () => {
       for (let seen = ''; ; ) {
         await bus.idle();
@@ -435,7 +461,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       const out = await region.ec2('DescribeInstances', { InstanceIds: [id] });
       return out.Reservations?.[0]?.Instances?.[0];
     };
-    const tagList = (tags: Record<string, string>): Tag[] => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    const tagList = (tags: Record<string, string>): Tag[] =>
+      Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 
     const deployment: Deployment = {
       region,
@@ -463,7 +490,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
             InstanceType: instanceType as never,
             MinCount: 1,
             MaxCount: 1,
-            TagSpecifications: Object.keys(tags).length > 0 ? [{ ResourceType: 'instance', Tags: tagList(tags) }] : undefined,
+            TagSpecifications:
+              Object.keys(tags).length > 0 ? [{ ResourceType: 'instance', Tags: tagList(tags) }] : undefined,
           }),
         );
         const id = out.Instances?.[0]?.InstanceId;
@@ -494,14 +522,22 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         for (;;) {
           await quiesce();
           if (until && (await until())) return;
-          const candidates = [region.nextTransitionAt(), jobs.nextVisibleAt()].filter((t): t is number => t !== undefined);
+          const candidates = [region.nextTransitionAt(), jobs.nextVisibleAt()].filter(
+            (t): t is number => t !== undefined,
+          );
           if (candidates.length === 0) {
             if (!until) return;
-            throw new Error(`settled without ${settleOpts.what ?? 'the expected outcome'}: nothing left in flight or waiting on time`);
+            throw new Error(
+              `settled without ${settleOpts.what ?? 'the expected outcome'}: nothing left in flight or waiting on time`,
+            );
           }
           const next = Math.min(...candidates);
-          if (next - start > max) throw new Error(`no ${settleOpts.what ?? 'expected outcome'} after ${Math.round(max / 1000)} s of driven time`);
-          const why = next === jobs.nextVisibleAt() ? 'SQS visibility timeout: the job comes back' : 'instance state transition';
+          if (next - start > max)
+            throw new Error(
+              `no ${settleOpts.what ?? 'expected outcome'} after ${Math.round(max / 1000)} s of driven time`,
+            );
+          const why =
+            next === jobs.nextVisibleAt() ? 'SQS visibility timeout: the job comes back' : 'instance state transition';
           advance(Math.max(0, next - now()), why);
         }
       },
@@ -511,8 +547,12 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       statusHistory: (instanceId) => [...(history.get(instanceId) ?? [])],
       async addresses(instanceId, addrOpts = {}) {
         const out = await region.ec2('DescribeAddresses', { Filters: [{ Name: 'instance-id', Values: [instanceId] }] });
-        const enis = (await region.ec2('DescribeNetworkInterfaces', { Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }))
-          .NetworkInterfaces ?? [];
+        const enis =
+          (
+            await region.ec2('DescribeNetworkInterfaces', {
+              Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }],
+            })
+          ).NetworkInterfaces ?? [];
         const position = (eniId: string, ip: string) => {
           const eni = enis.find((e) => e.NetworkInterfaceId === eniId);
           const ipIndex = eni?.PrivateIpAddresses?.findIndex((p) => p.PrivateIpAddress === ip) ?? -1;

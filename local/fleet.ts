@@ -24,11 +24,14 @@ export function makeFleet(size: number, drifted = 0, orphans = 0): Fleet {
       InstanceId: id,
       InstanceType: 't3.medium',
       State: { Name: 'running', Code: 16 },
-      Tags: [
-        { Key: 'eip-count', Value: '1' },
-        ...(inSync ? [{ Key: 'eip-autopilot:status', Value: 'ok 1/1' }] : []),
+      Tags: [{ Key: 'eip-count', Value: '1' }, ...(inSync ? [{ Key: 'eip-autopilot:status', Value: 'ok 1/1' }] : [])],
+      NetworkInterfaces: [
+        {
+          NetworkInterfaceId: eni,
+          Attachment: { DeviceIndex: 0, AttachmentId: `eni-attach-${hex(n)}` },
+          PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: ip }],
+        },
       ],
-      NetworkInterfaces: [{ NetworkInterfaceId: eni, Attachment: { DeviceIndex: 0, AttachmentId: `eni-attach-${hex(n)}` }, PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: ip }] }],
     });
     if (inSync) {
       addresses.push({
@@ -46,14 +49,27 @@ export function makeFleet(size: number, drifted = 0, orphans = 0): Fleet {
     }
   }
   for (let n = 0; n < orphans; n++) {
-    addresses.push({ AllocationId: `eipalloc-orphan${n}`, PublicIp: `192.0.2.${n}`, Tags: [{ Key: 'eip-autopilot:managed', Value: 'true' }, { Key: 'eip-autopilot:instance-id', Value: `i-dead${hex(n).slice(4)}` }] });
+    addresses.push({
+      AllocationId: `eipalloc-orphan${n}`,
+      PublicIp: `192.0.2.${n}`,
+      Tags: [
+        { Key: 'eip-autopilot:managed', Value: 'true' },
+        { Key: 'eip-autopilot:instance-id', Value: `i-dead${hex(n).slice(4)}` },
+      ],
+    });
   }
   const calls: string[] = [];
   const unsupported = (name: string) => async () => {
     throw new Error(`${name} is not part of the sweep`);
   };
   const match = (i: Instance, filters: Filter[]) =>
-    filters.every((f) => (f.Name === 'tag-key' ? (i.Tags ?? []).some((t) => f.Values?.includes(t.Key ?? '')) : f.Name === 'instance-id' ? f.Values?.includes(i.InstanceId ?? '') : true));
+    filters.every((f) =>
+      f.Name === 'tag-key'
+        ? (i.Tags ?? []).some((t) => f.Values?.includes(t.Key ?? ''))
+        : f.Name === 'instance-id'
+          ? f.Values?.includes(i.InstanceId ?? '')
+          : true,
+    );
   const port: Ec2Port = {
     async describeInstance(id) {
       calls.push('DescribeInstances');

@@ -68,7 +68,11 @@ export class FifoQueue {
   private readonly rng: Rng;
 
   constructor(private readonly opts: FifoQueueOptions) {
-    if (!opts.name.endsWith('.fifo')) throw new RegionError('InvalidParameterValue', 'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix');
+    if (!opts.name.endsWith('.fifo'))
+      throw new RegionError(
+        'InvalidParameterValue',
+        'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix',
+      );
     const account = opts.accountId ?? '123456789012';
     this.region = opts.region ?? 'us-east-1';
     this.name = opts.name;
@@ -79,22 +83,36 @@ export class FifoQueue {
   }
 
   /** SendMessage. Returns the original MessageId for a duplicate inside the deduplication window. */
-  send(input: { MessageBody?: string; MessageGroupId?: string; MessageDeduplicationId?: string; DelaySeconds?: number }): {
+  send(input: {
+    MessageBody?: string;
+    MessageGroupId?: string;
+    MessageDeduplicationId?: string;
+    DelaySeconds?: number;
+  }): {
     MessageId: string;
     MD5OfMessageBody: string;
     SequenceNumber: string;
   } {
     const body = input.MessageBody;
-    if (body === undefined || body === '') throw new RegionError('MissingParameter', 'The request must contain the parameter MessageBody.');
-    if (Buffer.byteLength(body) > 256 * 1024) throw new RegionError('InvalidParameterValue', 'Message must be shorter than 262144 bytes.');
-    if (!input.MessageGroupId) throw new RegionError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
+    if (body === undefined || body === '')
+      throw new RegionError('MissingParameter', 'The request must contain the parameter MessageBody.');
+    if (Buffer.byteLength(body) > 256 * 1024)
+      throw new RegionError('InvalidParameterValue', 'Message must be shorter than 262144 bytes.');
+    if (!input.MessageGroupId)
+      throw new RegionError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
     if (input.DelaySeconds) {
-      throw new RegionError('InvalidParameterValue', 'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.');
+      throw new RegionError(
+        'InvalidParameterValue',
+        'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.',
+      );
     }
     let dedupId = input.MessageDeduplicationId;
     if (!dedupId) {
       if (!this.opts.contentBasedDeduplication) {
-        throw new RegionError('InvalidParameterValue', 'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
+        throw new RegionError(
+          'InvalidParameterValue',
+          'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+        );
       }
       dedupId = createHash('sha256').update(body).digest('hex');
     }
@@ -123,10 +141,16 @@ export class FifoQueue {
   receive(input: { MaxNumberOfMessages?: number; VisibilityTimeout?: number } = {}): ReceivedMessage[] {
     const max = input.MaxNumberOfMessages ?? 1;
     if (!Number.isInteger(max) || max < 1 || max > 10) {
-      throw new RegionError('InvalidParameterValue', `Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`);
+      throw new RegionError(
+        'InvalidParameterValue',
+        `Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`,
+      );
     }
     const now = this.now();
-    const visibility = input.VisibilityTimeout !== undefined ? input.VisibilityTimeout * 1000 : (this.opts.visibilityTimeoutMs ?? 30_000);
+    const visibility =
+      input.VisibilityTimeout !== undefined
+        ? input.VisibilityTimeout * 1000
+        : (this.opts.visibilityTimeoutMs ?? 30_000);
     const blocked = new Set<string>();
     const out: ReceivedMessage[] = [];
     for (const msg of [...this.messages]) {
@@ -138,7 +162,11 @@ export class FifoQueue {
       if (limit !== undefined && msg.receiveCount >= limit && this.opts.deadLetterQueue) {
         // Redrive: the message leaves for the DLQ on the receive that would exceed maxReceiveCount.
         this.remove(msg);
-        this.opts.deadLetterQueue.send({ MessageBody: msg.body, MessageGroupId: msg.groupId, MessageDeduplicationId: `${msg.dedupId}:${msg.id}` });
+        this.opts.deadLetterQueue.send({
+          MessageBody: msg.body,
+          MessageGroupId: msg.groupId,
+          MessageDeduplicationId: `${msg.dedupId}:${msg.id}`,
+        });
         blocked.delete(msg.groupId);
         continue;
       }
@@ -184,8 +212,13 @@ export class FifoQueue {
   /** ChangeMessageVisibility: 0 makes the message (and its group) available at once. */
   changeVisibility(receiptHandle: string | undefined, seconds: number): void {
     const msg = this.byReceipt(receiptHandle);
-    if (!msg) throw new RegionError('ReceiptHandleIsInvalid', `The input receipt handle "${receiptHandle}" is not a valid receipt handle.`);
-    if (seconds < 0 || seconds > 43_200) throw new RegionError('InvalidParameterValue', 'VisibilityTimeout must be between 0 and 43200 seconds.');
+    if (!msg)
+      throw new RegionError(
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle "${receiptHandle}" is not a valid receipt handle.`,
+      );
+    if (seconds < 0 || seconds > 43_200)
+      throw new RegionError('InvalidParameterValue', 'VisibilityTimeout must be between 0 and 43200 seconds.');
     msg.visibleAt = this.now() + seconds * 1000;
   }
 
@@ -230,7 +263,12 @@ export class FifoQueue {
       ApproximateNumberOfMessages: String(visible),
       ApproximateNumberOfMessagesNotVisible: String(inFlight),
       ...(this.opts.deadLetterQueue && this.opts.maxReceiveCount !== undefined
-        ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: this.opts.deadLetterQueue.arn, maxReceiveCount: this.opts.maxReceiveCount }) }
+        ? {
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: this.opts.deadLetterQueue.arn,
+              maxReceiveCount: this.opts.maxReceiveCount,
+            }),
+          }
         : {}),
     };
   }
@@ -323,7 +361,9 @@ export class LocalSqs {
 
   /** The queue at `url`, or `QueueDoesNotExist` (the SDK's name for `AWS.SimpleQueueService.NonExistentQueue`). */
   byUrl(url: string | undefined): FifoQueue {
-    const q = url ? (this.queues.get(url) ?? [...this.queues.values()].find((x) => url.endsWith(`/${x.name}`))) : undefined;
+    const q = url
+      ? (this.queues.get(url) ?? [...this.queues.values()].find((x) => url.endsWith(`/${x.name}`)))
+      : undefined;
     if (!q) throw new RegionError('QueueDoesNotExist', 'The specified queue does not exist.');
     return q;
   }
@@ -353,8 +393,13 @@ export class LocalSqs {
       case 'SendMessageBatch': {
         const queue = this.byUrl(str('QueueUrl'));
         const entries = (input.Entries ?? []) as (Parameters<FifoQueue['send']>[0] & { Id: string })[];
-        if (entries.length === 0) throw new RegionError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
-        if (entries.length > 10) throw new RegionError('TooManyEntriesInBatchRequest', 'Maximum number of entries per request are 10.');
+        if (entries.length === 0)
+          throw new RegionError(
+            'EmptyBatchRequest',
+            'There should be at least one SendMessageBatchRequestEntry in the request.',
+          );
+        if (entries.length > 10)
+          throw new RegionError('TooManyEntriesInBatchRequest', 'Maximum number of entries per request are 10.');
         const Successful: Record<string, unknown>[] = [];
         const Failed: Record<string, unknown>[] = [];
         for (const entry of entries) {

@@ -42,7 +42,8 @@ function guestProblems(rows: AddressRow[]): string[] {
   for (const r of rows) {
     if (r.egress === undefined) continue;
     if (!r.guestDevice) problems.push(`${r.privateIp} is not configured in the guest`);
-    if (r.egress !== r.publicIp) problems.push(`egress from ${r.privateIp}: echo server saw ${r.egress || 'nothing'}, expected ${r.publicIp}`);
+    if (r.egress !== r.publicIp)
+      problems.push(`egress from ${r.privateIp}: echo server saw ${r.egress || 'nothing'}, expected ${r.publicIp}`);
   }
   return problems;
 }
@@ -103,7 +104,11 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
       instanceId = await d.launch('t3.micro', { [countKey]: '3' });
     },
     (status) => status === 'ok 3/3',
-    (rows, status) => [...(status === 'ok 3/3' ? [] : [`status ${status}`]), ...placementProblems(rows, 3), ...guestProblems(rows)],
+    (rows, status) => [
+      ...(status === 'ok 3/3' ? [] : [`status ${status}`]),
+      ...placementProblems(rows, 3),
+      ...guestProblems(rows),
+    ],
   );
 
   await step(
@@ -112,7 +117,11 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     () => d.setTags(instanceId, { [countKey]: '4' }),
     (status) => status === 'ok 4/4',
     (rows, status) => {
-      const problems = [...(status === 'ok 4/4' ? [] : [`status ${status}`]), ...placementProblems(rows, 4), ...guestProblems(rows)];
+      const problems = [
+        ...(status === 'ok 4/4' ? [] : [`status ${status}`]),
+        ...placementProblems(rows, 4),
+        ...guestProblems(rows),
+      ];
       if (rows.filter((r) => r.deviceIndex === 1).length !== 2) problems.push('the second ENI does not carry two EIPs');
       const moved = pairs(before).filter((p) => !pairs(rows).includes(p));
       if (moved.length > 0) problems.push(`EIPs moved: ${moved.join(', ')}`);
@@ -126,7 +135,10 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     () => d.setTags(instanceId, { [countKey]: '5' }),
     (status) => status?.startsWith('error:') ?? false,
     (rows, status, writes) => {
-      const problems = [...(/^error: .*capacity/.test(status ?? '') ? [] : [`status ${status}`]), ...guestProblems(rows)];
+      const problems = [
+        ...(/^error: .*capacity/.test(status ?? '') ? [] : [`status ${status}`]),
+        ...guestProblems(rows),
+      ];
       if (pairs(rows).join() !== pairs(before).join()) problems.push('the addresses changed');
       if (writes.length > 0) problems.push(`EC2 writes: ${writes.join(', ')}`);
       return problems;
@@ -139,10 +151,15 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     () => d.setTags(instanceId, { [countKey]: '1' }),
     (status) => status === 'ok 1/1',
     async (rows, status) => {
-      const problems = [...(status === 'ok 1/1' ? [] : [`status ${status}`]), ...placementProblems(rows, 1), ...guestProblems(rows)];
+      const problems = [
+        ...(status === 'ok 1/1' ? [] : [`status ${status}`]),
+        ...placementProblems(rows, 1),
+        ...guestProblems(rows),
+      ];
       const out = await d.region.ec2('DescribeInstances', { InstanceIds: [instanceId] });
       const primary = out.Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress;
-      if (rows[0] && rows[0].privateIp !== primary) problems.push(`the EIP is on ${rows[0].privateIp}, not the primary IP ${primary}`);
+      if (rows[0] && rows[0].privateIp !== primary)
+        problems.push(`the EIP is on ${rows[0].privateIp}, not the primary IP ${primary}`);
       const owned = await d.ownedAddresses();
       if (owned.length !== 1) problems.push(`${owned.length} owned EIPs allocated, expected 1`);
       return problems;
@@ -155,7 +172,9 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     () => d.terminate(instanceId),
     async () => {
       const out = await d.region.ec2('DescribeInstances', { InstanceIds: [instanceId] });
-      return out.Reservations?.[0]?.Instances?.[0]?.State?.Name === 'terminated' && (await d.ownedAddresses()).length === 0;
+      return (
+        out.Reservations?.[0]?.Instances?.[0]?.State?.Name === 'terminated' && (await d.ownedAddresses()).length === 0
+      );
     },
     async () => {
       const owned = await d.ownedAddresses();

@@ -40,7 +40,8 @@ export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Pr
     Name: DOCUMENT,
     DocumentType: 'Command',
     DocumentFormat: 'YAML',
-    Content: "schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: sync\n    inputs:\n      runCommand: ['true']\n",
+    Content:
+      "schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: sync\n    inputs:\n      runCommand: ['true']\n",
   });
   const events: { instanceId: string; status: string }[] = [];
   region.onEvent((e) => {
@@ -58,7 +59,13 @@ export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Pr
     deps: {
       ec2: port,
       ssm: ssmAdapter(ssm),
-      config: { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop', guestDocumentName: DOCUMENT, dryRun: false },
+      config: {
+        countTagKey: 'eip-count',
+        poolTagKey: 'eip-pool',
+        onStopTagKey: 'eip-on-stop',
+        guestDocumentName: DOCUMENT,
+        dryRun: false,
+      },
     },
     since() {
       const calls = region.calls.slice(mark).map((c) => c.action);

@@ -31,7 +31,8 @@ interface Parameter {
 export const PARAMETERS: Record<string, Parameter> = {
   Action: {
     type: 'String',
-    description: 'sync: make the guest match IMDS; install: also install the boot/60 s systemd timer; uninstall: remove it and our kernel state.',
+    description:
+      'sync: make the guest match IMDS; install: also install the boot/60 s systemd timer; uninstall: remove it and our kernel state.',
     default: 'sync',
     allowedPattern: '^(sync|install|uninstall)$',
     interpolationType: 'ENV_VAR',

@@ -17,8 +17,21 @@ describe('Function: loadConfig', () => {
   });
 
   it('reads every variable', () => {
-    const env = { JOB_QUEUE_URL: QUEUE, COUNT_TAG_KEY: 'n', POOL_TAG_KEY: 'p', ON_STOP_TAG_KEY: 's', GUEST_DOCUMENT_NAME: 'doc-1', DRY_RUN: 'TRUE' };
-    expect(loadConfig(env)).toMatchObject({ countTagKey: 'n', poolTagKey: 'p', onStopTagKey: 's', guestDocumentName: 'doc-1', dryRun: true });
+    const env = {
+      JOB_QUEUE_URL: QUEUE,
+      COUNT_TAG_KEY: 'n',
+      POOL_TAG_KEY: 'p',
+      ON_STOP_TAG_KEY: 's',
+      GUEST_DOCUMENT_NAME: 'doc-1',
+      DRY_RUN: 'TRUE',
+    };
+    expect(loadConfig(env)).toMatchObject({
+      countTagKey: 'n',
+      poolTagKey: 'p',
+      onStopTagKey: 's',
+      guestDocumentName: 'doc-1',
+      dryRun: true,
+    });
   });
 
   it.each([

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { errorCode, isAddressLimit, isAgentNotRegistered, isNotFound, isRetryLater, isThrottling, RetryLaterError } from '#src/errors';
+import {
+  errorCode,
+  isAddressLimit,
+  isAgentNotRegistered,
+  isNotFound,
+  isRetryLater,
+  isThrottling,
+  RetryLaterError,
+} from '#src/errors';
 
 const aws = (name: string) => Object.assign(new Error(name), { name });
 

@@ -16,8 +16,15 @@ export const handler = middy(async (event: BusEvent) => {
   const detail = event.detail ?? {};
   const instanceId = detail['instance-id'];
   const status = detail.status;
-  if (event['detail-type'] !== 'EC2 Command Invocation Status-change Notification' || detail['document-name'] !== deps.config.guestDocumentName) {
-    logger.info('event ignored', { eventId: event.id, detailType: event['detail-type'], why: 'not an invocation of our document' });
+  if (
+    event['detail-type'] !== 'EC2 Command Invocation Status-change Notification' ||
+    detail['document-name'] !== deps.config.guestDocumentName
+  ) {
+    logger.info('event ignored', {
+      eventId: event.id,
+      detailType: event['detail-type'],
+      why: 'not an invocation of our document',
+    });
     return;
   }
   if (!isInstanceId(instanceId) || typeof status !== 'string') {
@@ -25,7 +32,13 @@ export const handler = middy(async (event: BusEvent) => {
     return;
   }
   const { before, after } = await recordGuestResult(deps.ec2, instanceId, status);
-  logger.info('guest status recorded', { instanceId, commandId: detail['command-id'], invocationStatus: status, before, after });
+  logger.info('guest status recorded', {
+    instanceId,
+    commandId: detail['command-id'],
+    invocationStatus: status,
+    before,
+    after,
+  });
 })
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

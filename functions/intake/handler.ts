@@ -20,7 +20,8 @@ export const handler = middy(async (event: BusEvent) => {
   }
   await enqueueJobs(deps.sqs, queueUrl, intake.jobs);
   count('JobsEnqueued', intake.jobs.length);
-  for (const { job } of intake.jobs) logger.info('job enqueued', { eventId: event.id, instanceId: job.instanceId, reason: job.reason });
+  for (const { job } of intake.jobs)
+    logger.info('job enqueued', { eventId: event.id, instanceId: job.instanceId, reason: job.reason });
 })
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -17,10 +17,15 @@ const processor = new SqsFifoPartialProcessorAsync();
 
 async function record(message: SQSRecord): Promise<void> {
   const job = parseJob(message.body);
-  logger.info('job received', { instanceId: job.instanceId, reason: job.reason, receiveCount: message.attributes.ApproximateReceiveCount });
+  logger.info('job received', {
+    instanceId: job.instanceId,
+    reason: job.reason,
+    receiveCount: message.attributes.ApproximateReceiveCount,
+  });
   const outcome = await reconcileInstance(job.instanceId, deps);
   // A failed record is redelivered after the visibility timeout, up to the queue's maxReceiveCount (then DLQ).
-  if (outcome.retryLater) throw new RetryLaterError(`retry ${job.instanceId}: ${outcome.retryLater}`, outcome.retryLater);
+  if (outcome.retryLater)
+    throw new RetryLaterError(`retry ${job.instanceId}: ${outcome.retryLater}`, outcome.retryLater);
 }
 
 /**

@@ -16,7 +16,8 @@ const queueUrl = deps.config.jobQueueUrl ?? '';
 export const handler = middy(async (event: BusEvent) => {
   const result = await sweep(deps.ec2, deps.config);
   const jobs = sweepJobs(result, event.id ?? `sweep-${event.time}`);
-  for (const { job } of jobs) logger.info('drift found', { instanceId: job.instanceId, reason: job.reason, dryRun: deps.config.dryRun });
+  for (const { job } of jobs)
+    logger.info('drift found', { instanceId: job.instanceId, reason: job.reason, dryRun: deps.config.dryRun });
   if (deps.config.dryRun) return { scanned: result.scanned, drifted: jobs.length, enqueued: 0 };
   await enqueueJobs(deps.sqs, queueUrl, jobs);
   count('JobsEnqueued', jobs.length);

@@ -25,7 +25,11 @@ export interface EventRule {
   targets: RuleTarget[];
 }
 
-function functionOfTarget(arn: unknown, resources: Record<string, CfnResource>, rule: string): RuleTarget['functionLogicalId'] {
+function functionOfTarget(
+  arn: unknown,
+  resources: Record<string, CfnResource>,
+  rule: string,
+): RuleTarget['functionLogicalId'] {
   const getAtt = (arn as { 'Fn::GetAtt'?: unknown })?.['Fn::GetAtt'];
   const ref = Array.isArray(getAtt) ? getAtt : typeof getAtt === 'string' ? getAtt.split('.') : undefined;
   const logicalId = ref?.[0];

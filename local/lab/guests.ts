@@ -97,7 +97,11 @@ export class LabGuests {
     await (this.chains.get(instanceId) ?? Promise.resolve());
     const labPromise = this.labs.get(instanceId);
     if (!labPromise || this.destroyed) {
-      return { exitCode: 1, stdout: '', stderr: `local region: instance ${instanceId} has no guest (VPC lab) to run on` };
+      return {
+        exitCode: 1,
+        stdout: '',
+        stderr: `local region: instance ${instanceId} has no guest (VPC lab) to run on`,
+      };
     }
     const lab = await labPromise;
     this.scripts += 1;
@@ -111,7 +115,14 @@ export class LabGuests {
     this.trace({ kind: 'guest-start', instanceId, script, env });
     const started = Date.now();
     const result = await lab.exec(['sh', '-c', `/run/ssm/${n}/_script.sh`], { env, timeoutMs: COMMAND_TIMEOUT_MS });
-    this.trace({ kind: 'guest-end', instanceId, exitCode: result.code, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started });
+    this.trace({
+      kind: 'guest-end',
+      instanceId,
+      exitCode: result.code,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      ms: Date.now() - started,
+    });
     return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
   };
 

@@ -84,7 +84,10 @@ export async function snapshot(lab: Lab): Promise<string> {
 }
 
 /** Every private IP with an EIP, mapped to what the echo server saw when that IP called out. */
-export async function egress(lab: Lab, inst: LabInstance): Promise<{ expected: Record<string, string>; seen: Record<string, string> }> {
+export async function egress(
+  lab: Lab,
+  inst: LabInstance,
+): Promise<{ expected: Record<string, string>; seen: Record<string, string> }> {
   const expected: Record<string, string> = {};
   const seen: Record<string, string> = {};
   for (const e of inst.enis) {

@@ -253,7 +253,12 @@ class LabImpl implements Lab {
       await this.ipBatch(ns, ['link set lo up']);
     }
     // The guest drops what arrives on the wrong interface (strict reverse-path filtering, as many AMIs configure).
-    await this.nsRun(this.guestNs, ['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=1', 'net.ipv4.conf.default.rp_filter=1']);
+    await this.nsRun(this.guestNs, [
+      'sysctl',
+      '-qw',
+      'net.ipv4.conf.all.rp_filter=1',
+      'net.ipv4.conf.default.rp_filter=1',
+    ]);
     await this.nsRun(this.vpcNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await this.ipBatch(this.vpcNs, [
       'address add 169.254.169.254/32 dev lo',
@@ -360,7 +365,10 @@ class LabImpl implements Lab {
       router.push(`address replace ${subnetGateway(eni.subnetCidr)}/32 dev ${port}`, `route flush dev ${port}`);
       // The VPC delivers each private IP to the ENI it is assigned to: a /32 route and a fixed neighbour entry.
       for (const ip of eni.privateIps) {
-        router.push(`route replace ${ip}/32 dev ${port}`, `neigh replace ${ip} lladdr ${eni.mac} dev ${port} nud permanent`);
+        router.push(
+          `route replace ${ip}/32 dev ${port}`,
+          `neigh replace ${ip} lladdr ${eni.mac} dev ${port} nud permanent`,
+        );
       }
     }
     await this.ipBatch(this.vpcNs, router);

@@ -24,10 +24,18 @@ interface MetadataBearer {
 type AnyStub = AwsStub<object, MetadataBearer, object>;
 type CommandCtor = new (input: never) => object;
 
-function wire(stub: AnyStub, module: Record<string, unknown>, actions: readonly string[], call: (action: string, input: object) => Promise<object>): void {
+function wire(
+  stub: AnyStub,
+  module: Record<string, unknown>,
+  actions: readonly string[],
+  call: (action: string, input: object) => Promise<object>,
+): void {
   // Any command the region does not serve fails loudly instead of resolving to undefined (the library's default).
   stub.onAnyCommand().callsFake((input: object) => {
-    throw new RegionError('UnsupportedOperation', `The local region does not serve this command (input ${JSON.stringify(input)})`);
+    throw new RegionError(
+      'UnsupportedOperation',
+      `The local region does not serve this command (input ${JSON.stringify(input)})`,
+    );
   });
   let requests = 0;
   for (const action of actions) {
@@ -36,7 +44,10 @@ function wire(stub: AnyStub, module: Record<string, unknown>, actions: readonly 
     stub.on(command as never).callsFake(async (input: object) => {
       const output = await call(action, input);
       requests += 1;
-      return { ...output, $metadata: { httpStatusCode: 200, requestId: `local-${requests}`, attempts: 1, totalRetryDelay: 0 } };
+      return {
+        ...output,
+        $metadata: { httpStatusCode: 200, requestId: `local-${requests}`, attempts: 1, totalRetryDelay: 0 },
+      };
     });
   }
 }
@@ -56,7 +67,11 @@ export interface RegionMocks {
  * it without a network. SDK middleware (retries, signing, serialization) is bypassed on this path; the HTTP server
  * (`server.ts`) is the path that exercises it.
  */
-export function mockRegion(region: Region, queues?: LocalSqs, clients: { ec2?: ec2.EC2Client; ssm?: ssm.SSMClient; sqs?: sqs.SQSClient } = {}): RegionMocks {
+export function mockRegion(
+  region: Region,
+  queues?: LocalSqs,
+  clients: { ec2?: ec2.EC2Client; ssm?: ssm.SSMClient; sqs?: sqs.SQSClient } = {},
+): RegionMocks {
   const ec2Stub = mockClient(clients.ec2 ?? ec2.EC2Client) as unknown as AnyStub;
   const ssmStub = mockClient(clients.ssm ?? ssm.SSMClient) as unknown as AnyStub;
   wire(ec2Stub, ec2, EC2_ACTIONS, (action, input) => region.ec2(action as never, input as never) as Promise<object>);
@@ -64,7 +79,9 @@ export function mockRegion(region: Region, queues?: LocalSqs, clients: { ec2?: e
   let sqsStub: AnyStub | undefined;
   if (queues) {
     sqsStub = mockClient(clients.sqs ?? sqs.SQSClient) as unknown as AnyStub;
-    wire(sqsStub, sqs, SQS_ACTIONS, async (action, input) => queues.call(action, structuredClone(input) as Record<string, unknown>));
+    wire(sqsStub, sqs, SQS_ACTIONS, async (action, input) =>
+      queues.call(action, structuredClone(input) as Record<string, unknown>),
+    );
   }
   return {
     ec2: ec2Stub,

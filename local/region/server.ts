@@ -44,7 +44,13 @@ function queryKey(memberName: string, member: Schema): string {
  * Reads one value of `schema` from the form parameters under `prefix`, adding every parameter it uses to `used` (the
  * caller refuses the rest with `UnknownParameter`, as EC2 does).
  */
-function readQuery(schema: Schema, params: Map<string, string>, prefix: string, keys: string[], used: Set<string>): unknown {
+function readQuery(
+  schema: Schema,
+  params: Map<string, string>,
+  prefix: string,
+  keys: string[],
+  used: Set<string>,
+): unknown {
   const under = (p: string) => params.has(p) || keys.some((k) => k.startsWith(`${p}.`));
   if (schema.isStructSchema()) {
     const out: Record<string, unknown> = {};
@@ -58,19 +64,23 @@ function readQuery(schema: Schema, params: Map<string, string>, prefix: string, 
   if (schema.isListSchema()) {
     // EC2 always flattens lists: Name.1, Name.2, … (SDK setting flattenLists).
     const list: unknown[] = [];
-    for (let i = 1; under(`${prefix}.${i}`); i++) list.push(readQuery(schema.getValueSchema(), params, `${prefix}.${i}`, keys, used));
+    for (let i = 1; under(`${prefix}.${i}`); i++)
+      list.push(readQuery(schema.getValueSchema(), params, `${prefix}.${i}`, keys, used));
     return list;
   }
-  if (schema.isMapSchema()) throw new RegionError('InvalidParameterValue', `Map parameters are not supported (${prefix})`);
+  if (schema.isMapSchema())
+    throw new RegionError('InvalidParameterValue', `Map parameters are not supported (${prefix})`);
   used.add(prefix);
   const raw = params.get(prefix) ?? '';
   if (schema.isBooleanSchema()) {
-    if (raw !== 'true' && raw !== 'false') throw new RegionError('InvalidParameterValue', `Invalid value '${raw}' for ${prefix}`);
+    if (raw !== 'true' && raw !== 'false')
+      throw new RegionError('InvalidParameterValue', `Invalid value '${raw}' for ${prefix}`);
     return raw === 'true';
   }
   if (schema.isNumericSchema()) {
     const n = Number(raw);
-    if (raw === '' || Number.isNaN(n)) throw new RegionError('InvalidParameterValue', `Invalid value '${raw}' for ${prefix}`);
+    if (raw === '' || Number.isNaN(n))
+      throw new RegionError('InvalidParameterValue', `Invalid value '${raw}' for ${prefix}`);
     return n;
   }
   if (schema.isTimestampSchema()) return new Date(raw);
@@ -80,7 +90,10 @@ function readQuery(schema: Schema, params: Map<string, string>, prefix: string, 
 // ---------- EC2 XML output ----------
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
+  return s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string,
+  );
 }
 
 function writeXml(schema: Schema, value: unknown): string {
@@ -153,7 +166,11 @@ async function body(req: IncomingMessage): Promise<string> {
 /**
  * Starts the server on 127.0.0.1 (port 0 = any free port; the chosen one is returned). Only loopback is ever bound.
  */
-export async function startRegionServer(opts: { region: Region; sqs?: LocalSqs; port?: number }): Promise<RegionServer> {
+export async function startRegionServer(opts: {
+  region: Region;
+  sqs?: LocalSqs;
+  port?: number;
+}): Promise<RegionServer> {
   const { region, sqs } = opts;
 
   async function handleEc2(text: string, res: ServerResponse, requestId: string): Promise<void> {
@@ -193,7 +210,8 @@ export async function startRegionServer(opts: { region: Region; sqs?: LocalSqs; 
       res.writeHead(200, { 'content-type': contentType, 'x-amzn-requestid': requestId });
       res.end(toJson(result));
     } catch (e) {
-      const error = e instanceof SyntaxError ? new RegionError('SerializationException', 'Malformed JSON body') : asRegionError(e);
+      const error =
+        e instanceof SyntaxError ? new RegionError('SerializationException', 'Malformed JSON body') : asRegionError(e);
       const headers: Record<string, string> = { 'content-type': contentType, 'x-amzn-requestid': requestId };
       let type = error.name;
       if (service === 'AmazonSQS') {

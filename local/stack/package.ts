@@ -63,7 +63,12 @@ export function packageWithParams(params: Record<string, string>, outDir: string
   const args = ['osls', 'package', '--stage', 'dev', '--region', 'us-east-1', '--package', outDir];
   for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
   try {
-    execFileSync('npx', args, { cwd: STACK_ROOT, env: offlineEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    execFileSync('npx', args, {
+      cwd: STACK_ROOT,
+      env: offlineEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 300_000,
+    });
   } catch (err) {
     const e = err as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`osls package failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`, { cause: err });

@@ -63,9 +63,14 @@ export function functionLogicalId(key: string): string {
  * Reads the stack's source. `params` overrides serverless.yml's `params.default` like `--param name=value` does;
  * `stage` defaults to `dev` like `npm run package`.
  */
-export function readStackSource(options: { root?: string; params?: Record<string, string>; stage?: string } = {}): StackSource {
+export function readStackSource(
+  options: { root?: string; params?: Record<string, string>; stage?: string } = {},
+): StackSource {
   const root = options.root ?? STACK_ROOT;
-  const sls = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { customTags: TAGS, logLevel: 'error' }) as ServerlessYml;
+  const sls = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), {
+    customTags: TAGS,
+    logLevel: 'error',
+  }) as ServerlessYml;
   const vars: Record<string, string> = { 'self:service': sls.service, 'sls:stage': options.stage ?? 'dev' };
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries({ ...sls.params?.default, ...options.params })) {
@@ -76,8 +81,11 @@ export function readStackSource(options: { root?: string; params?: Record<string
   const resources: Record<string, CfnResource> = {};
   for (const entry of sls.resources ?? []) {
     const file = typeof entry === 'string' ? /^\$\{file\(([^)]+)\)\}$/.exec(entry)?.[1] : undefined;
-    if (!file) throw new Error(`serverless.yml: resources entry ${JSON.stringify(entry)} is not a \${file(...)} include`);
-    const doc = parse(readFileSync(join(root, file), 'utf8'), { customTags: TAGS, logLevel: 'error' }) as { Resources?: Record<string, CfnResource> };
+    if (!file)
+      throw new Error(`serverless.yml: resources entry ${JSON.stringify(entry)} is not a \${file(...)} include`);
+    const doc = parse(readFileSync(join(root, file), 'utf8'), { customTags: TAGS, logLevel: 'error' }) as {
+      Resources?: Record<string, CfnResource>;
+    };
     for (const [id, resource] of Object.entries(doc.Resources ?? {})) {
       // Only the resources read below need their variables resolved (the guest document goes through a JS resolver).
       resources[id] = /^AWS::(Events::Rule|SQS::Queue)$/.test(resource.Type)
@@ -92,11 +100,20 @@ export function readStackSource(options: { root?: string; params?: Record<string
   }
 
   const queue = resources.JobQueue?.Properties;
-  const redrive = queue?.RedrivePolicy as { deadLetterTargetArn?: { 'Fn::GetAtt'?: string[] }; maxReceiveCount?: number } | undefined;
+  const redrive = queue?.RedrivePolicy as
+    | { deadLetterTargetArn?: { 'Fn::GetAtt'?: string[] }; maxReceiveCount?: number }
+    | undefined;
   const dlqId = redrive?.deadLetterTargetArn?.['Fn::GetAtt']?.[0] ?? '';
   const dlqName = resources[dlqId]?.Properties?.QueueName;
-  if (typeof queue?.QueueName !== 'string' || typeof queue.VisibilityTimeout !== 'number' || !redrive?.maxReceiveCount || typeof dlqName !== 'string') {
-    throw new Error('infra: JobQueue needs QueueName, VisibilityTimeout and a RedrivePolicy to a named dead-letter queue');
+  if (
+    typeof queue?.QueueName !== 'string' ||
+    typeof queue.VisibilityTimeout !== 'number' ||
+    !redrive?.maxReceiveCount ||
+    typeof dlqName !== 'string'
+  ) {
+    throw new Error(
+      'infra: JobQueue needs QueueName, VisibilityTimeout and a RedrivePolicy to a named dead-letter queue',
+    );
   }
   const batchSize = sls.functions.reconcile?.events?.find((e) => e.sqs)?.sqs?.batchSize ?? 10;
   return {

@@ -96,9 +96,7 @@ export function ec2Adapter(client: EC2Client): Ec2Port {
       return out.Addresses ?? [];
     },
     async describeInstanceType(instanceType) {
-      const out = await client.send(
-        new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }),
-      );
+      const out = await client.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }));
       return out.InstanceTypes?.[0];
     },
     async describeNetworkInterfaces(filters) {
@@ -139,7 +137,10 @@ export function ec2Adapter(client: EC2Client): Ec2Port {
     },
     async unassignPrivateIpAddresses(networkInterfaceId, privateIps) {
       await client.send(
-        new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: networkInterfaceId, PrivateIpAddresses: privateIps }),
+        new UnassignPrivateIpAddressesCommand({
+          NetworkInterfaceId: networkInterfaceId,
+          PrivateIpAddresses: privateIps,
+        }),
       );
     },
     async createNetworkInterface(input) {

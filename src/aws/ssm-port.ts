@@ -1,4 +1,9 @@
-import { type CommandInvocationStatus, ListCommandInvocationsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  type CommandInvocationStatus,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
 import type { GuestCommandState } from '../reconcile/observe';
 
 /** The narrow SSM port: run the guest document on one instance (without waiting), and ask where the last run stands. */
@@ -45,10 +50,13 @@ export function ssmAdapter(client: SSMClient): SsmPort {
         }),
       );
       // SSM lists the newest first (one page is enough), but does not document the order: pick by request time.
-      const newest = (out.CommandInvocations ?? []).reduce<{ at: number; status: string | undefined } | undefined>((best, inv) => {
-        const at = inv.RequestedDateTime?.getTime() ?? 0;
-        return best === undefined || at > best.at ? { at, status: inv.Status } : best;
-      }, undefined);
+      const newest = (out.CommandInvocations ?? []).reduce<{ at: number; status: string | undefined } | undefined>(
+        (best, inv) => {
+          const at = inv.RequestedDateTime?.getTime() ?? 0;
+          return best === undefined || at > best.at ? { at, status: inv.Status } : best;
+        },
+        undefined,
+      );
       return guestCommandState(newest?.status);
     },
   };

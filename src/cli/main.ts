@@ -90,14 +90,19 @@ function outcomeLine(o: Outcome): string {
 
 function instanceArg(positionals: string[], command: string): string {
   const id = positionals[1];
-  if (positionals.length !== 2 || !isInstanceId(id)) throw new UsageError(`${command} needs exactly one instance id (i-...)`);
+  if (positionals.length !== 2 || !isInstanceId(id))
+    throw new UsageError(`${command} needs exactly one instance id (i-...)`);
   return id;
 }
 
 /**
  * Runs the CLI; returns the exit code. `deps` is built from the environment unless given (tests pass their own).
  */
-export async function main(argv: string[], io: Io = stdio, makeDepsFn: () => Deps = () => makeDeps(loadConfig(process.env, { requireQueue: false }))): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = stdio,
+  makeDepsFn: () => Deps = () => makeDeps(loadConfig(process.env, { requireQueue: false })),
+): Promise<number> {
   let values: { json?: boolean; 'no-guest'?: boolean; 'dry-run'?: boolean; help?: boolean; verbose?: boolean };
   let positionals: string[];
   try {
@@ -126,8 +131,10 @@ export async function main(argv: string[], io: Io = stdio, makeDepsFn: () => Dep
     if (command === undefined) throw new UsageError('missing command');
     if (values['no-guest'] && command !== 'reconcile') throw new UsageError('--no-guest is for reconcile');
     if (values['dry-run'] && command !== 'sweep') throw new UsageError('--dry-run is for sweep');
-    if (!['plan', 'reconcile', 'status', 'sweep'].includes(command)) throw new UsageError(`unknown command "${command}"`);
-    if ((command === 'status' || command === 'sweep') && positionals.length !== 1) throw new UsageError(`${command} takes no arguments`);
+    if (!['plan', 'reconcile', 'status', 'sweep'].includes(command))
+      throw new UsageError(`unknown command "${command}"`);
+    if ((command === 'status' || command === 'sweep') && positionals.length !== 1)
+      throw new UsageError(`${command} takes no arguments`);
     const id = command === 'plan' || command === 'reconcile' ? instanceArg(positionals, command) : '';
     let deps: Deps;
     try {
@@ -139,17 +146,34 @@ export async function main(argv: string[], io: Io = stdio, makeDepsFn: () => Dep
     switch (command) {
       case 'plan': {
         const { actual, plan } = await planForInstance(id, deps);
-        if (json) io.out(JSON.stringify({ instanceId: id, state: actual.state, placed: plan.placed, wanted: plan.wanted, actions: plan.actions }, null, 2));
-        else io.out([`plan for ${id} (${actual.state ?? 'not found'}): ${plan.placed}/${plan.wanted} after apply`, ...plan.actions.map((a) => `  ${describeAction(a)}`)].join('\n'));
+        if (json)
+          io.out(
+            JSON.stringify(
+              { instanceId: id, state: actual.state, placed: plan.placed, wanted: plan.wanted, actions: plan.actions },
+              null,
+              2,
+            ),
+          );
+        else
+          io.out(
+            [
+              `plan for ${id} (${actual.state ?? 'not found'}): ${plan.placed}/${plan.wanted} after apply`,
+              ...plan.actions.map((a) => `  ${describeAction(a)}`),
+            ].join('\n'),
+          );
         return 0;
       }
       case 'reconcile': {
         const outcome = await reconcileInstance(id, deps, { guest: !values['no-guest'] });
-        if (json) io.out(JSON.stringify({ ...outcome, outcomes: outcome.outcomes.map(({ cause: _cause, ...o }) => o) }, null, 2));
+        if (json)
+          io.out(
+            JSON.stringify({ ...outcome, outcomes: outcome.outcomes.map(({ cause: _cause, ...o }) => o) }, null, 2),
+          );
         else
           io.out(
             [
-              `reconciled ${id} (${outcome.state ?? 'not found'}): ${outcome.placed}/${outcome.wanted}, status ${JSON.stringify(outcome.status ?? '')}`,
+              `reconciled ${id} (${outcome.state ?? 'not found'}): ${outcome.placed}/${outcome.wanted}, ` +
+                `status ${JSON.stringify(outcome.status ?? '')}`,
               ...outcome.outcomes.map(outcomeLine),
               ...(outcome.retryLater ? [`retry later: ${outcome.retryLater}`] : []),
             ].join('\n'),
@@ -161,9 +185,20 @@ export async function main(argv: string[], io: Io = stdio, makeDepsFn: () => Dep
         if (json) io.out(JSON.stringify(rows, null, 2));
         else {
           const head = ['INSTANCE', 'STATE', 'DESIRED', 'ACTUAL', 'ADDRESSES', 'STATUS'];
-          const cells = rows.map((r) => [r.instanceId, r.state, r.desired, String(r.actual), r.addresses.join(',') || '-', r.status ?? '-']);
+          const cells = rows.map((r) => [
+            r.instanceId,
+            r.state,
+            r.desired,
+            String(r.actual),
+            r.addresses.join(',') || '-',
+            r.status ?? '-',
+          ]);
           const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-          io.out([head, ...cells].map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ')).join('\n'));
+          io.out(
+            [head, ...cells]
+              .map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  '))
+              .join('\n'),
+          );
         }
         return 0;
       }
@@ -175,9 +210,31 @@ export async function main(argv: string[], io: Io = stdio, makeDepsFn: () => Dep
           for (const d of result.drifted) runs.push(await reconcileInstance(d.instanceId, deps));
         }
         if (json) {
-          io.out(JSON.stringify({ scanned: result.scanned, drifted: result.drifted, reconciled: runs.map((r) => ({ instanceId: r.instanceId, placed: r.placed, wanted: r.wanted, status: r.status, retryLater: r.retryLater })) }, null, 2));
+          io.out(
+            JSON.stringify(
+              {
+                scanned: result.scanned,
+                drifted: result.drifted,
+                reconciled: runs.map((r) => ({
+                  instanceId: r.instanceId,
+                  placed: r.placed,
+                  wanted: r.wanted,
+                  status: r.status,
+                  retryLater: r.retryLater,
+                })),
+              },
+              null,
+              2,
+            ),
+          );
         } else {
-          io.out([`scanned ${result.scanned}, drifted ${result.drifted.length}`, ...result.drifted.map((d) => `  ${d.instanceId}  ${d.drift}`), ...runs.map((r) => `reconciled ${r.instanceId}: ${r.placed}/${r.wanted} ${r.status ?? ''}`.trimEnd())].join('\n'));
+          io.out(
+            [
+              `scanned ${result.scanned}, drifted ${result.drifted.length}`,
+              ...result.drifted.map((d) => `  ${d.instanceId}  ${d.drift}`),
+              ...runs.map((r) => `reconciled ${r.instanceId}: ${r.placed}/${r.wanted} ${r.status ?? ''}`.trimEnd()),
+            ].join('\n'),
+          );
         }
         return runs.some((r) => r.retryLater) ? 1 : 0;
       }

@@ -16,16 +16,26 @@ export interface StatusRow {
 
 /** Every instance with the count tag, in id order: one paginated DescribeInstances and one DescribeAddresses. */
 export async function statusTable(ec2: Ec2Port, config: Pick<Config, 'countTagKey'>): Promise<StatusRow[]> {
-  const [addresses, rows] = await Promise.all([ec2.describeAddresses([{ Name: 'tag-key', Values: [TAG.instanceId] }]), (async () => {
-    const out: StatusRow[] = [];
-    for await (const page of ec2.describeInstancePages([{ Name: 'tag-key', Values: [config.countTagKey] }])) {
-      for (const i of page) {
-        const tags = tagRecord(i.Tags);
-        out.push({ instanceId: i.InstanceId ?? '', state: i.State?.Name ?? '', desired: tags[config.countTagKey] ?? '', actual: 0, addresses: [], status: tags[TAG.status] });
+  const [addresses, rows] = await Promise.all([
+    ec2.describeAddresses([{ Name: 'tag-key', Values: [TAG.instanceId] }]),
+    (async () => {
+      const out: StatusRow[] = [];
+      for await (const page of ec2.describeInstancePages([{ Name: 'tag-key', Values: [config.countTagKey] }])) {
+        for (const i of page) {
+          const tags = tagRecord(i.Tags);
+          out.push({
+            instanceId: i.InstanceId ?? '',
+            state: i.State?.Name ?? '',
+            desired: tags[config.countTagKey] ?? '',
+            actual: 0,
+            addresses: [],
+            status: tags[TAG.status],
+          });
+        }
       }
-    }
-    return out;
-  })()]);
+      return out;
+    })(),
+  ]);
   const byId = new Map(rows.map((r) => [r.instanceId, r]));
   for (const a of addresses) {
     const owner = tagRecord(a.Tags)[TAG.instanceId];

@@ -25,7 +25,8 @@ export function parseJob(body: string): Job {
   }
   if (typeof data !== 'object' || data === null) throw new InvalidInputError('job body is not an object');
   const { instanceId, reason } = data as Record<string, unknown>;
-  if (!isInstanceId(instanceId)) throw new InvalidInputError(`job instanceId is not an instance id: ${JSON.stringify(instanceId)}`);
+  if (!isInstanceId(instanceId))
+    throw new InvalidInputError(`job instanceId is not an instance id: ${JSON.stringify(instanceId)}`);
   if (typeof reason !== 'string' || reason === '') throw new InvalidInputError('job reason is missing');
   return { instanceId, reason };
 }

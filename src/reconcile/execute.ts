@@ -122,7 +122,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
     case 'create-eni': {
       if (action.reuse) {
         const { eniId, privateIps } = action.reuse;
-        const attachmentId = await ec2.attachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: action.deviceIndex });
+        const attachmentId = await ec2.attachNetworkInterface({
+          NetworkInterfaceId: eniId,
+          InstanceId: instanceId,
+          DeviceIndex: action.deviceIndex,
+        });
         await ec2.setDeleteOnTermination(eniId, attachmentId);
         produced.newEnis.set(action.deviceIndex, { eniId, ips: privateIps });
         return { action, result: 'done', id: eniId };
@@ -138,7 +142,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       const eniId = eni.NetworkInterfaceId ?? '';
       const attachmentId =
         eni.Attachment?.AttachmentId ??
-        (await ec2.attachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: action.deviceIndex }));
+        (await ec2.attachNetworkInterface({
+          NetworkInterfaceId: eniId,
+          InstanceId: instanceId,
+          DeviceIndex: action.deviceIndex,
+        }));
       await ec2.setDeleteOnTermination(eniId, attachmentId);
       const primary = eni.PrivateIpAddress ?? '';
       const secondaries = (eni.PrivateIpAddresses ?? [])
@@ -181,7 +189,9 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       return { action, result: 'done' };
     case 'associate': {
       const allocationId =
-        'allocationId' in action.allocation ? action.allocation.allocationId : produced.allocations.get(action.allocation.ref);
+        'allocationId' in action.allocation
+          ? action.allocation.allocationId
+          : produced.allocations.get(action.allocation.ref);
       if (allocationId === undefined) {
         // The private IP assigned for it would stay without an EIP, and nothing would name it as ours later.
         if (action.assignedIp) await undoAssignedIp(action.target, produced, ec2);
@@ -238,7 +248,12 @@ async function undoAssignedIp(target: Target, produced: Produced, ec2: Ec2Port) 
     await ec2.unassignPrivateIpAddresses(where.eniId, [where.privateIp]);
     logger.warn('assignment undone', { eniId: where.eniId, privateIp: where.privateIp, reason: 'allocate-failed' });
   } catch (err) {
-    logger.error('assignment undo failed', { eniId: where.eniId, privateIp: where.privateIp, reason: 'allocate-failed', code: errorCode(err) });
+    logger.error('assignment undo failed', {
+      eniId: where.eniId,
+      privateIp: where.privateIp,
+      reason: 'allocate-failed',
+      code: errorCode(err),
+    });
   }
 }
 
@@ -246,7 +261,12 @@ async function undoAssignedIp(target: Target, produced: Produced, ec2: Ec2Port) 
  * An address we could not associate must not stay allocated and idle (it costs money every hour): an owned one is
  * released, a pool one goes back to the pool. Best effort; the next reconcile finds whatever is left.
  */
-async function undoAcquisition(action: Extract<Action, { kind: 'associate' }>, allocationId: string, instanceId: string, ec2: Ec2Port) {
+async function undoAcquisition(
+  action: Extract<Action, { kind: 'associate' }>,
+  allocationId: string,
+  instanceId: string,
+  ec2: Ec2Port,
+) {
   try {
     if (action.fromPool) {
       // Two instances can race for one pool address; the loser must not remove the winner's claim.
@@ -271,7 +291,11 @@ function describe(action: Action): Record<string, unknown> {
  * bound. A failed action does not stop the others: dependent ones are skipped, and an address that could not be
  * associated is given back at once. Logs one line per action with kind, reason and ids.
  */
-export async function executePlan(instanceId: string, actions: readonly Action[], deps: ExecuteDeps): Promise<Outcome[]> {
+export async function executePlan(
+  instanceId: string,
+  actions: readonly Action[],
+  deps: ExecuteDeps,
+): Promise<Outcome[]> {
   if (deps.dryRun) {
     for (const action of actions) logger.info('action planned (dry run)', { instanceId, ...describe(action) });
     return actions.map((action) => ({ action, result: 'skipped', error: 'dry run' }));

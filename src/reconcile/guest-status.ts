@@ -3,7 +3,19 @@ import { TAG } from '../tags';
 import { statusValue } from './plan';
 
 /** SSM invocation statuses that end an invocation without success. */
-const FAILED = new Set(['Failed', 'TimedOut', 'Cancelled', 'Cancelling', 'DeliveryTimedOut', 'Delivery Timed Out', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);
+const FAILED = new Set([
+  'Failed',
+  'TimedOut',
+  'Cancelled',
+  'Cancelling',
+  'DeliveryTimedOut',
+  'Delivery Timed Out',
+  'ExecutionTimedOut',
+  'Undeliverable',
+  'Terminated',
+  'InvalidPlatform',
+  'AccessDenied',
+]);
 
 /**
  * The status tag after a guest invocation ends (pure), or undefined when nothing changes: `syncing k/n` becomes

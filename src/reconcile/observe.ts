@@ -117,9 +117,7 @@ export function toActual(instanceId: string, instance: Instance | undefined, add
         otherPublicIps: ips
           .filter(
             (p) =>
-              p.Association?.PublicIp &&
-              p.Association.IpOwnerId !== 'amazon' &&
-              !eipIps.has(p.Association.PublicIp),
+              p.Association?.PublicIp && p.Association.IpOwnerId !== 'amazon' && !eipIps.has(p.Association.PublicIp),
           )
           .map((p) => p.PrivateIpAddress ?? ''),
       };
@@ -155,7 +153,9 @@ export async function observeLeftoverEnis(instanceId: string, ec2: Ec2Port): Pro
     .flatMap((n) => {
       if (!n.NetworkInterfaceId || n.Attachment) return [];
       const ips = n.PrivateIpAddresses ?? [];
-      const privateIps = [...ips.filter((p) => p.Primary), ...ips.filter((p) => !p.Primary)].flatMap((p) => (p.PrivateIpAddress ? [p.PrivateIpAddress] : []));
+      const privateIps = [...ips.filter((p) => p.Primary), ...ips.filter((p) => !p.Primary)].flatMap((p) =>
+        p.PrivateIpAddress ? [p.PrivateIpAddress] : [],
+      );
       return [{ eniId: n.NetworkInterfaceId, privateIps }];
     })
     .sort((a, b) => a.eniId.localeCompare(b.eniId));

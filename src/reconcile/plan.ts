@@ -39,7 +39,13 @@ export type RemoveReason =
 
 /** One step of a plan. Every action says why. */
 export type Action =
-  | { kind: 'disassociate'; allocationId: string; associationId: string; publicIp: string; reason: RemoveReason | 'associated-elsewhere' }
+  | {
+      kind: 'disassociate';
+      allocationId: string;
+      associationId: string;
+      publicIp: string;
+      reason: RemoveReason | 'associated-elsewhere';
+    }
   | { kind: 'release'; allocationId: string; publicIp: string; reason: RemoveReason }
   | { kind: 'return-to-pool'; allocationId: string; publicIp: string; pool: string; reason: RemoveReason }
   | { kind: 'unassign-private-ip'; eniId: string; privateIp: string; reason: 'address-removed' }
@@ -82,7 +88,10 @@ export type Action =
     }
   | { kind: 'sync-guest'; reason: 'cloud-changed' | 'guest-not-confirmed' }
   | { kind: 'write-status'; value: string; reason: 'status-changed' }
-  | { kind: 'noop'; reason: 'in-sync' | 'instance-pending' | 'instance-stopped-keep' | 'nothing-to-do' | 'guest-command-in-flight' };
+  | {
+      kind: 'noop';
+      reason: 'in-sync' | 'instance-pending' | 'instance-stopped-keep' | 'nothing-to-do' | 'guest-command-in-flight';
+    };
 
 /** The plan plus what the planner could not decide without more input. */
 export interface PlanResult {
@@ -137,7 +146,13 @@ function isHeld(a: AddressView, actual: ActualState, ourEnis: Set<string>): bool
 function removal(a: AddressView, reason: RemoveReason): Action[] {
   const out: Action[] = [];
   if (a.associationId) {
-    out.push({ kind: 'disassociate', allocationId: a.allocationId, associationId: a.associationId, publicIp: a.publicIp, reason });
+    out.push({
+      kind: 'disassociate',
+      allocationId: a.allocationId,
+      associationId: a.associationId,
+      publicIp: a.publicIp,
+      reason,
+    });
   }
   out.push(
     a.pool !== undefined && !a.managed
@@ -209,7 +224,10 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   if (!actual.exists) {
     // Gone from EC2 (terminated more than ~1 h ago). Only unassociated addresses are touched: an associated one
     // was moved by someone else and is theirs to decide about.
-    const actions = [...held.filter((a) => !a.associationId).flatMap((a) => removal(a, 'instance-gone')), ...leftoverEniActions(actual)];
+    const actions = [
+      ...held.filter((a) => !a.associationId).flatMap((a) => removal(a, 'instance-gone')),
+      ...leftoverEniActions(actual),
+    ];
     return finish(actions, 0, 0);
   }
 
@@ -223,7 +241,11 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   const slotByKey = new Map(slots.map((s) => [slotKey(s.eni.eniId, s.privateIp), s]));
   const placed = held
     .filter((a) => a.eniId && a.privateIp && slotByKey.has(slotKey(a.eniId, a.privateIp)))
-    .sort((a, b) => (slotByKey.get(slotKey(a.eniId ?? '', a.privateIp ?? ''))?.index ?? 0) - (slotByKey.get(slotKey(b.eniId ?? '', b.privateIp ?? ''))?.index ?? 0));
+    .sort(
+      (a, b) =>
+        (slotByKey.get(slotKey(a.eniId ?? '', a.privateIp ?? ''))?.index ?? 0) -
+        (slotByKey.get(slotKey(b.eniId ?? '', b.privateIp ?? ''))?.index ?? 0),
+    );
   const placedSet = new Set(placed);
   const elsewhere = held.filter((a) => a.associationId && !placedSet.has(a));
   const foreign = new Set<string>();
@@ -243,7 +265,8 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
     target = 0;
     removeReason = 'instance-terminated';
   } else if (state === 'stopping' || state === 'stopped') {
-    if (!desired.valid || desired.onStop === 'keep') return finish([{ kind: 'noop', reason: 'instance-stopped-keep' }], placed.length, placed.length);
+    if (!desired.valid || desired.onStop === 'keep')
+      return finish([{ kind: 'noop', reason: 'instance-stopped-keep' }], placed.length, placed.length);
     target = 0;
     removeReason = 'instance-stopped';
   } else if (state !== 'running') {
@@ -260,7 +283,13 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
 
   // Addresses of ours associated somewhere that is not this instance: take them back.
   for (const a of elsewhere) {
-    actions.push({ kind: 'disassociate', allocationId: a.allocationId, associationId: a.associationId ?? '', publicIp: a.publicIp, reason: 'associated-elsewhere' });
+    actions.push({
+      kind: 'disassociate',
+      allocationId: a.allocationId,
+      associationId: a.associationId ?? '',
+      publicIp: a.publicIp,
+      reason: 'associated-elsewhere',
+    });
   }
   const spare = [...held.filter((a) => !a.associationId), ...elsewhere];
 
@@ -275,7 +304,9 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
 
   // Free slots: no EIP of ours kept there and no foreign EIP.
   const keptKeys = new Set(keep.map((a) => slotKey(a.eniId ?? '', a.privateIp ?? '')));
-  const freeSlots = slots.filter((s) => !keptKeys.has(slotKey(s.eni.eniId, s.privateIp)) && !foreign.has(slotKey(s.eni.eniId, s.privateIp)));
+  const freeSlots = slots.filter(
+    (s) => !keptKeys.has(slotKey(s.eni.eniId, s.privateIp)) && !foreign.has(slotKey(s.eni.eniId, s.privateIp)),
+  );
 
   // Sources, cheapest first: our spare addresses, then the pool, then new allocations within the quota.
   const useSpare = spare.slice(0, need);
@@ -289,7 +320,13 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   if (stillNeed > 0) {
     if (pool !== undefined) {
       poolFree = actual.addresses
-        .filter((a) => a.pool === pool && !a.associationId && (a.instanceTag === undefined || a.instanceTag === id) && !held.includes(a))
+        .filter(
+          (a) =>
+            a.pool === pool &&
+            !a.associationId &&
+            (a.instanceTag === undefined || a.instanceTag === id) &&
+            !held.includes(a),
+        )
         .sort((a, b) => a.allocationId.localeCompare(b.allocationId))
         .slice(0, stillNeed);
       if (poolFree.length < stillNeed) shortReason = `pool "${pool}" has no free address`;
@@ -327,7 +364,11 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
     if (target + foreign.size > capacity) {
       const others = foreign.size > 0 ? `, ${foreign.size} used by other EIPs` : '';
       return finish(
-        statusActions(actual, `error: ${ctx.countTagKey} ${target} exceeds ${limits.instanceType} capacity ${capacity} (${limits.maxEnis} ENIs x ${limits.ipv4PerEni} IPv4${others})`),
+        statusActions(
+          actual,
+          `error: ${ctx.countTagKey} ${target} exceeds ${limits.instanceType} capacity ${capacity} ` +
+            `(${limits.maxEnis} ENIs x ${limits.ipv4PerEni} IPv4${others})`,
+        ),
         keep.length,
         wanted,
       );
@@ -349,7 +390,11 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       if (used.has(device)) continue;
       const reuse = reusable.shift();
       // A reused ENI brings its own IPs: as many targets as it has (up to the need), the next run adds the rest.
-      const n = Math.min(limits.ipv4PerEni, remaining, reuse ? Math.max(1, reuse.privateIps.length) : limits.ipv4PerEni);
+      const n = Math.min(
+        limits.ipv4PerEni,
+        remaining,
+        reuse ? Math.max(1, reuse.privateIps.length) : limits.ipv4PerEni,
+      );
       if (reuse) reused.add(reuse.eniId);
       actions.push({
         ...(reuse ? { reuse } : {}),
@@ -373,26 +418,65 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   let t = 0;
   for (const a of useSpare) {
     const slot = targets[t++];
-    if (slot) actions.push({ kind: 'associate', allocation: { allocationId: a.allocationId }, target: slot.target, assignedIp: slot.assignedIp, fromPool: a.pool !== undefined && !a.managed, ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}), reason: 'address-without-eip' });
+    if (slot)
+      actions.push({
+        kind: 'associate',
+        allocation: { allocationId: a.allocationId },
+        target: slot.target,
+        assignedIp: slot.assignedIp,
+        fromPool: a.pool !== undefined && !a.managed,
+        ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}),
+        reason: 'address-without-eip',
+      });
   }
   for (const a of poolFree) {
     const slot = targets[t++];
     if (!slot) continue;
-    actions.push({ kind: 'take-from-pool', allocationId: a.allocationId, pool: a.pool ?? '', assignedIp: slot.assignedIp, reason: 'address-without-eip' });
-    actions.push({ kind: 'associate', allocation: { allocationId: a.allocationId }, target: slot.target, assignedIp: slot.assignedIp, fromPool: true, ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}), reason: 'address-without-eip' });
+    actions.push({
+      kind: 'take-from-pool',
+      allocationId: a.allocationId,
+      pool: a.pool ?? '',
+      assignedIp: slot.assignedIp,
+      reason: 'address-without-eip',
+    });
+    actions.push({
+      kind: 'associate',
+      allocation: { allocationId: a.allocationId },
+      target: slot.target,
+      assignedIp: slot.assignedIp,
+      fromPool: true,
+      ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}),
+      reason: 'address-without-eip',
+    });
   }
   for (let k = 0; k < allocatable; k++) {
     const slot = targets[t++];
     if (!slot) continue;
     const ref = `new-${k}`;
-    actions.push({ kind: 'allocate', ref, assignedIp: slot.assignedIp, ...(slot.assignedIp ? { target: slot.target } : {}), reason: 'address-without-eip' });
-    actions.push({ kind: 'associate', allocation: { ref }, target: slot.target, assignedIp: slot.assignedIp, fromPool: false, reason: 'address-without-eip' });
+    actions.push({
+      kind: 'allocate',
+      ref,
+      assignedIp: slot.assignedIp,
+      ...(slot.assignedIp ? { target: slot.target } : {}),
+      reason: 'address-without-eip',
+    });
+    actions.push({
+      kind: 'associate',
+      allocation: { ref },
+      target: slot.target,
+      assignedIp: slot.assignedIp,
+      fromPool: false,
+      reason: 'address-without-eip',
+    });
   }
   const placedAfter = keep.length + t;
 
   // Undo what we added that no longer carries an EIP: secondary IPs we assigned, ENIs we created.
   if (undoIps) {
-    const busyEnis = new Set<string>([...keep.map((a) => a.eniId ?? ''), ...targets.slice(0, t).flatMap((x) => ('eniId' in x.target ? [x.target.eniId] : []))]);
+    const busyEnis = new Set<string>([
+      ...keep.map((a) => a.eniId ?? ''),
+      ...targets.slice(0, t).flatMap((x) => ('eniId' in x.target ? [x.target.eniId] : [])),
+    ]);
     for (const k of foreign) busyEnis.add(k.split('/')[0] ?? '');
     const deleted = new Set<string>();
     for (const eni of actual.enis) {
@@ -404,13 +488,25 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
     for (const a of surplus) {
       const slot = slotByKey.get(slotKey(a.eniId ?? '', a.privateIp ?? ''));
       if (slot && a.assignedIp && !slot.primary && !deleted.has(slot.eni.eniId)) {
-        actions.push({ kind: 'unassign-private-ip', eniId: slot.eni.eniId, privateIp: slot.privateIp, reason: 'address-removed' });
+        actions.push({
+          kind: 'unassign-private-ip',
+          eniId: slot.eni.eniId,
+          privateIp: slot.privateIp,
+          reason: 'address-removed',
+        });
       }
     }
-    const reusedIps = new Set(targets.slice(0, t).flatMap((x) => ('privateIp' in x.target ? [x.target.privateIp] : [])));
+    const reusedIps = new Set(
+      targets.slice(0, t).flatMap((x) => ('privateIp' in x.target ? [x.target.privateIp] : [])),
+    );
     for (const s of freeSlots) {
       if (ourFreeIps.has(s.privateIp) && !reusedIps.has(s.privateIp) && !deleted.has(s.eni.eniId)) {
-        actions.push({ kind: 'unassign-private-ip', eniId: s.eni.eniId, privateIp: s.privateIp, reason: 'address-removed' });
+        actions.push({
+          kind: 'unassign-private-ip',
+          eniId: s.eni.eniId,
+          privateIp: s.privateIp,
+          reason: 'address-removed',
+        });
       }
     }
   }
@@ -418,9 +514,10 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   actions.push(...leftoverEniActions(actual, reused));
   const cloudChanges = actions.some((a) => CLOUD_KINDS.has(a.kind));
   if (!running) {
-    const value = removeReason === 'instance-stopped' && (cloudChanges || actual.tags[TAG.status] !== undefined)
-      ? `stopped: addresses released (on-stop release)`
-      : undefined;
+    const value =
+      removeReason === 'instance-stopped' && (cloudChanges || actual.tags[TAG.status] !== undefined)
+        ? `stopped: addresses released (on-stop release)`
+        : undefined;
     return finish([...actions, ...statusActions(actual, value)], placedAfter, wanted);
   }
   const ok = `ok ${placedAfter}/${wanted}`;
@@ -436,7 +533,8 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   // SendCommand). Before sending another, ask where it stands: duplicate jobs then send nothing while it runs, and a
   // lost invocation-status event (best effort) is healed here instead of by a re-send.
   const awaitingGuest = !cloudChanges && shortReason === '' && current === syncing;
-  if (awaitingGuest && actual.guestCommand === undefined) return finish(actions, placedAfter, wanted, ['guest-command']);
+  if (awaitingGuest && actual.guestCommand === undefined)
+    return finish(actions, placedAfter, wanted, ['guest-command']);
   if (awaitingGuest && actual.guestCommand === 'in-flight') {
     return finish([...actions, { kind: 'noop', reason: 'guest-command-in-flight' }], placedAfter, wanted);
   }

@@ -7,7 +7,15 @@ import { TAG } from '../tags';
 import { desiredFromTags } from './desired';
 import { executePlan, type Outcome } from './execute';
 import { type ActualState, observe, observeLeftoverEnis } from './observe';
-import { type Action, CLOUD_KINDS, type PlanContext, type PlanResult, planInstance, statusValue, type TypeLimits } from './plan';
+import {
+  type Action,
+  CLOUD_KINDS,
+  type PlanContext,
+  type PlanResult,
+  planInstance,
+  statusValue,
+  type TypeLimits,
+} from './plan';
 
 /** What the reconciler needs; built once per process. */
 export interface ReconcileDeps {
@@ -115,11 +123,17 @@ function needsLeftoverEnis(actual: ActualState, plan: PlanResult): boolean {
   return !steady && actual.tags[TAG.status] !== undefined;
 }
 
-const ACQUIRE: ReadonlySet<Action['kind']> = new Set(['assign-private-ips', 'create-eni', 'allocate', 'take-from-pool', 'associate']);
+const ACQUIRE: ReadonlySet<Action['kind']> = new Set([
+  'assign-private-ips',
+  'create-eni',
+  'allocate',
+  'take-from-pool',
+  'associate',
+]);
 
 /**
- * Reconciles one instance: observe → desired → plan → execute → status. Level-based: it reads the world, not the
- * event, so duplicates and reordering are harmless.
+ * Reconciles one instance: observe → desired → plan → execute → status. Level-based: it reads the world, not
+ * the event, so duplicates and reordering are harmless.
  */
 export async function reconcileInstance(
   instanceId: string,
@@ -136,11 +150,20 @@ export async function reconcileInstance(
     status = `cloud ok ${plan.placed}/${plan.wanted}: guest sync skipped`;
   }
 
-  const exec = { ec2: deps.ec2, ssm: deps.ssm, guestDocumentName: deps.config.guestDocumentName, dryRun: deps.config.dryRun };
+  const exec = {
+    ec2: deps.ec2,
+    ssm: deps.ssm,
+    guestDocumentName: deps.config.guestDocumentName,
+    dryRun: deps.config.dryRun,
+  };
   // The guest document goes last, after the status is written: the agent can finish it (and command-status can
   // read the tag) before SendCommand even returns, so `syncing k/n` must already be there to become `ok k/n`.
   const guestActions = planned.filter((a) => a.kind === 'sync-guest');
-  const outcomes = await executePlan(instanceId, planned.filter((a) => a.kind !== 'sync-guest'), exec);
+  const outcomes = await executePlan(
+    instanceId,
+    planned.filter((a) => a.kind !== 'sync-guest'),
+    exec,
+  );
   const failed = outcomes.filter((o) => o.result === 'failed');
   let placed = plan.placed;
   let retryLater: string | undefined;

@@ -28,10 +28,18 @@ const FILTER_VALUES = 200;
  * Why one instance is out of sync, or undefined (pure). Runs the planner on the sweep's data without limits or
  * quota: any action, or a need for them, means a reconcile has work to do.
  */
-export function driftOf(instanceId: string, instance: Instance | undefined, addresses: Address[], config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>): string | undefined {
+export function driftOf(
+  instanceId: string,
+  instance: Instance | undefined,
+  addresses: Address[],
+  config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>,
+): string | undefined {
   const actual = toActual(instanceId, instance, addresses);
   // The sweep asks only whether there is work, not how much fits: no quota limit here.
-  const plan = planInstance(desiredFromTags(actual.tags, config), actual, { countTagKey: config.countTagKey, quota: Number.MAX_SAFE_INTEGER });
+  const plan = planInstance(desiredFromTags(actual.tags, config), actual, {
+    countTagKey: config.countTagKey,
+    quota: Number.MAX_SAFE_INTEGER,
+  });
   // A `syncing` instance whose cloud side is done: only its reconcile can ask SSM where the guest command stands.
   if (plan.missing.length === 1 && plan.missing[0] === 'guest-command') return 'guest-not-confirmed';
   if (plan.missing.length > 0) return 'missing-addresses';
@@ -44,7 +52,10 @@ export function driftOf(instanceId: string, instance: Instance | undefined, addr
  * (never one call per instance): DescribeInstances pages of 1000, one DescribeAddresses, and one filtered
  * DescribeInstances per 200 instances that hold our addresses but no longer carry the tag. Reads only.
  */
-export async function sweep(ec2: Ec2Port, config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>): Promise<SweepResult> {
+export async function sweep(
+  ec2: Ec2Port,
+  config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>,
+): Promise<SweepResult> {
   const instances = new Map<string, Instance>();
   const addressesPromise = ec2.describeAddresses();
   for await (const page of ec2.describeInstancePages([{ Name: 'tag-key', Values: [config.countTagKey] }])) {
@@ -82,7 +93,8 @@ export async function sweep(ec2: Ec2Port, config: Pick<Config, 'countTagKey' | '
   const drifted: Drift[] = [];
   const check = (id: string, instance: Instance | undefined) => {
     const related = new Set<Address>(byInstance.get(id) ?? []);
-    for (const n of instance?.NetworkInterfaces ?? []) for (const a of byEni.get(n.NetworkInterfaceId ?? '') ?? []) related.add(a);
+    for (const n of instance?.NetworkInterfaces ?? [])
+      for (const a of byEni.get(n.NetworkInterfaceId ?? '') ?? []) related.add(a);
     const pool = instance ? tagRecord(instance.Tags)[config.poolTagKey]?.trim() : undefined;
     for (const a of pool ? (freePool.get(pool) ?? []) : []) related.add(a);
     const drift = driftOf(id, instance, [...related], config);
@@ -91,7 +103,11 @@ export async function sweep(ec2: Ec2Port, config: Pick<Config, 'countTagKey' | '
   for (const [id, instance] of instances) check(id, instance);
   for (const id of untagged) check(id, found.get(id));
   drifted.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
-  logger.info('sweep finished', { scanned: instances.size + untagged.length, drifted: drifted.length, addresses: addresses.length });
+  logger.info('sweep finished', {
+    scanned: instances.size + untagged.length,
+    drifted: drifted.length,
+    addresses: addresses.length,
+  });
   return { scanned: instances.size + untagged.length, drifted };
 }
 

@@ -23,7 +23,15 @@ async function run(args: string[], w?: World) {
 }
 
 describe('Function: main (CLI)', () => {
-  it.each([[[]], [['frob']], [['plan']], [['plan', 'not-an-id']], [['status', 'extra']], [['--bogus']], [['sweep', '--no-guest']]])('exits 2 with the usage for %j', async (args) => {
+  it.each([
+    [[]],
+    [['frob']],
+    [['plan']],
+    [['plan', 'not-an-id']],
+    [['status', 'extra']],
+    [['--bogus']],
+    [['sweep', '--no-guest']],
+  ])('exits 2 with the usage for %j', async (args) => {
     const r = await run(args);
     expect(r.code).toBe(2);
     expect(r.err).toContain('Usage: eip-autopilot');
@@ -50,7 +58,11 @@ describe('Function: main (CLI)', () => {
     world = await makeWorld();
     const id = await world.launch('t3.medium', { 'eip-count': '1' });
     const r = await run(['plan', id, '--json'], world);
-    expect(JSON.parse(r.out)).toMatchObject({ instanceId: id, wanted: 1, actions: [{ kind: 'allocate' }, { kind: 'associate' }, { kind: 'write-status' }, { kind: 'sync-guest' }] });
+    expect(JSON.parse(r.out)).toMatchObject({
+      instanceId: id,
+      wanted: 1,
+      actions: [{ kind: 'allocate' }, { kind: 'associate' }, { kind: 'write-status' }, { kind: 'sync-guest' }],
+    });
   });
 
   it('reconcile --no-guest converges the cloud side without SendCommand', async () => {
@@ -68,7 +80,9 @@ describe('Function: main (CLI)', () => {
     await run(['reconcile', id], world);
     await world.settleGuest();
     const r = await run(['status', '--json'], world);
-    expect(JSON.parse(r.out)).toEqual([{ instanceId: id, state: 'running', desired: '1', actual: 1, addresses: [expect.any(String)], status: 'ok 1/1' }]);
+    expect(JSON.parse(r.out)).toEqual([
+      { instanceId: id, state: 'running', desired: '1', actual: 1, addresses: [expect.any(String)], status: 'ok 1/1' },
+    ]);
     const table = await run(['status'], world);
     expect(table.out.split('\n')[0]).toMatch(/^INSTANCE +STATE +DESIRED +ACTUAL +ADDRESSES +STATUS$/);
   });
@@ -77,7 +91,11 @@ describe('Function: main (CLI)', () => {
     world = await makeWorld();
     const id = await world.launch('t3.medium', { 'eip-count': '1' });
     const dry = await run(['sweep', '--dry-run', '--json'], world);
-    expect(JSON.parse(dry.out)).toEqual({ scanned: 1, drifted: [{ instanceId: id, drift: 'address-without-eip' }], reconciled: [] });
+    expect(JSON.parse(dry.out)).toEqual({
+      scanned: 1,
+      drifted: [{ instanceId: id, drift: 'address-without-eip' }],
+      reconciled: [],
+    });
     const wet = await run(['sweep'], world);
     expect(wet.code).toBe(0);
     expect(wet.out).toContain(`reconciled ${id}: 1/1 syncing 1/1`);

@@ -28,14 +28,24 @@ describeLab('End to end: tagged before the SSM agent registers', () => {
 
     // The status is written before SendCommand (a fast guest must find `syncing` to turn into `ok`), so a refused
     // SendCommand shows as a short `syncing` followed by `pending`.
-    expect(d.statusHistory(id)).toEqual(['syncing 2/2', 'pending: guest agent not registered yet', 'syncing 2/2', 'ok 2/2']);
-    const received = traces.filter((t) => t.kind === 'log' && t.message === 'job received' && t.data.reason === 'state-change:running');
+    expect(d.statusHistory(id)).toEqual([
+      'syncing 2/2',
+      'pending: guest agent not registered yet',
+      'syncing 2/2',
+      'ok 2/2',
+    ]);
+    const received = traces.filter(
+      (t) => t.kind === 'log' && t.message === 'job received' && t.data.reason === 'state-change:running',
+    );
     expect(received.map((t) => (t.kind === 'log' ? t.data.receiveCount : undefined))).toEqual(['1', '2']);
     // The cloud half did not wait for the agent: both addresses came with the first attempt.
     const allocations = d.region.calls.filter((c) => c.action === 'AllocateAddress' && c.ok);
     expect(allocations.every((c) => c.at - startedAt < 60_000)).toBe(true);
     expect(allocations).toHaveLength(2);
-    expect(d.region.calls.filter((c) => c.action === 'SendCommand').map((c) => c.error ?? 'ok')).toEqual(['InvalidInstanceId', 'ok']);
+    expect(d.region.calls.filter((c) => c.action === 'SendCommand').map((c) => c.error ?? 'ok')).toEqual([
+      'InvalidInstanceId',
+      'ok',
+    ]);
     // The redelivery came after the queue's 12-minute visibility timeout, on the driven clock.
     expect(d.now() - startedAt).toBeGreaterThanOrEqual(720_000);
     const rows = await d.addresses(id);

@@ -17,17 +17,26 @@ describe('End to end: npx eip-autopilot plan / status against the local region',
 
   /** Runs the CLI with the functions' environment minus their log level (the CLI keeps its output clean by default). */
   async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...d.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...d.env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
     delete env.POWERTOOLS_LOG_LEVEL;
     try {
-      const { stdout, stderr } = await run('npx', ['--no-install', 'eip-autopilot', ...args], { cwd: STACK_ROOT, env, timeout: 60_000 });
+      const { stdout, stderr } = await run('npx', ['--no-install', 'eip-autopilot', ...args], {
+        cwd: STACK_ROOT,
+        env,
+        timeout: 60_000,
+      });
       return { code: 0, stdout, stderr };
     } catch (e) {
       const err = e as { code?: number; stdout?: string; stderr?: string };
       return { code: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
     }
   }
-  const writesSince = (mark: number) => d.region.calls.slice(mark).filter((c) => !/^(Describe|Get|List)/.test(c.action));
+  const writesSince = (mark: number) =>
+    d.region.calls.slice(mark).filter((c) => !/^(Describe|Get|List)/.test(c.action));
 
   beforeAll(async () => {
     d = await startDeployment({ guests: 'none' });
@@ -46,10 +55,19 @@ describe('End to end: npx eip-autopilot plan / status against the local region',
     const mark = d.region.calls.length;
     const res = await cli('plan', id, '--json');
     expect(res.code, res.stderr).toBe(0);
-    const plan = JSON.parse(res.stdout) as { instanceId: string; state: string; placed: number; wanted: number; actions: { kind: string; reason: string }[] };
+    const plan = JSON.parse(res.stdout) as {
+      instanceId: string;
+      state: string;
+      placed: number;
+      wanted: number;
+      actions: { kind: string; reason: string }[];
+    };
     expect(plan).toMatchObject({ instanceId: id, state: 'running', placed: 4, wanted: 4 });
     const kinds = plan.actions.map((a) => `${a.kind}:${a.reason}`);
-    expect(kinds.filter((k) => k.startsWith('associate:'))).toEqual(['associate:address-without-eip', 'associate:address-without-eip']);
+    expect(kinds.filter((k) => k.startsWith('associate:'))).toEqual([
+      'associate:address-without-eip',
+      'associate:address-without-eip',
+    ]);
     expect(kinds).toContain('sync-guest:cloud-changed');
     expect(writesSince(mark)).toEqual([]);
   });
@@ -64,8 +82,16 @@ describe('End to end: npx eip-autopilot plan / status against the local region',
   it('status --json: desired 4, actual 2, the status the functions wrote', async () => {
     const res = await cli('status', '--json');
     expect(res.code, res.stderr).toBe(0);
-    const rows = JSON.parse(res.stdout) as { instanceId: string; desired: string; actual: number; addresses: string[]; status: string }[];
+    const rows = JSON.parse(res.stdout) as {
+      instanceId: string;
+      desired: string;
+      actual: number;
+      addresses: string[];
+      status: string;
+    }[];
     const placed = (await d.addresses(id)).map((r) => r.publicIp).sort();
-    expect(rows).toEqual([{ instanceId: id, state: 'running', desired: '4', actual: 2, addresses: placed, status: 'ok 2/2' }]);
+    expect(rows).toEqual([
+      { instanceId: id, state: 'running', desired: '4', actual: 2, addresses: placed, status: 'ok 2/2' },
+    ]);
   });
 });

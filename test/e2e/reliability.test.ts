@@ -25,8 +25,12 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
   const stateOf = async (id: string) =>
     (await d.region.ec2('DescribeInstances', { InstanceIds: [id] })).Reservations?.[0]?.Instances?.[0]?.State?.Name;
   const ec2WritesSince = (mark: number) =>
-    d.region.calls.slice(mark).filter((c) => c.service === 'ec2' && c.ok && WRITE.test(c.action) && c.action !== 'CreateTags').map((c) => c.action);
-  const expectEgress = (rows: AddressRow[]) => expect(rows.map((r) => [r.guestDevice !== '', r.egress])).toEqual(rows.map((r) => [true, r.publicIp]));
+    d.region.calls
+      .slice(mark)
+      .filter((c) => c.service === 'ec2' && c.ok && WRITE.test(c.action) && c.action !== 'CreateTags')
+      .map((c) => c.action);
+  const expectEgress = (rows: AddressRow[]) =>
+    expect(rows.map((r) => [r.guestDevice !== '', r.egress])).toEqual(rows.map((r) => [true, r.publicIp]));
 
   it('50 duplicate and concurrent events for one instance: exactly 3 EIPs, 0 leaked, one allocation each', async () => {
     // Launch with every event dropped, so that only the 50 events below drive the instance.
@@ -37,11 +41,13 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
     const running = d.bus.dropped.find((e) => e.detail['instance-id'] === id && e.detail.state === 'running');
     expect(running).toBeDefined();
     const mark = d.region.calls.length;
-    const received = () => traces.filter((t) => t.kind === 'log' && t.message === 'job received' && t.data.instanceId === id).length;
+    const received = () =>
+      traces.filter((t) => t.kind === 'log' && t.message === 'job received' && t.data.instanceId === id).length;
 
     // 25 redeliveries of one event (EventBridge is at-least-once) and 25 distinct events, all in the same tick.
     for (let k = 0; k < 25; k++) d.bus.put(structuredClone(running as NonNullable<typeof running>));
-    for (let k = 0; k < 25; k++) d.bus.put({ ...structuredClone(running as NonNullable<typeof running>), id: randomUUID() });
+    for (let k = 0; k < 25; k++)
+      d.bus.put({ ...structuredClone(running as NonNullable<typeof running>), id: randomUUID() });
     await d.settle(async () => (await d.statusOf(id)) === 'ok 3/3', { what: 'ok 3/3' });
 
     const owned = await d.ownedAddresses(id);
@@ -53,7 +59,10 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
     // SQS FIFO dropped the 24 duplicates by MessageDeduplicationId (the event id): 26 jobs, one at a time.
     expect(received()).toBe(26);
     // One guest sync for the cloud change; jobs that ran while it was unconfirmed (`syncing`) may re-send it.
-    const syncs = traces.filter((t) => t.kind === 'log' && t.message === 'action executed' && t.data.kind === 'sync-guest' && t.data.instanceId === id);
+    const syncs = traces.filter(
+      (t) =>
+        t.kind === 'log' && t.message === 'action executed' && t.data.kind === 'sync-guest' && t.data.instanceId === id,
+    );
     expect(syncs.filter((t) => t.kind === 'log' && t.data.reason === 'cloud-changed')).toHaveLength(1);
     expectEgress(await d.addresses(id));
     await d.terminate(id);

@@ -21,7 +21,13 @@ describe('Story: the cloud half, no guests', () => {
 
   it('meets every step expectation and ends with no owned address', async () => {
     expect(story.steps.map((s) => [s.title, s.problems])).toEqual(story.steps.map((s) => [s.title, []]));
-    expect(story.steps.map((s) => s.status)).toEqual(['ok 3/3', 'ok 4/4', expect.stringMatching(/^error: .*capacity 4/), 'ok 1/1', 'ok 1/1']);
+    expect(story.steps.map((s) => s.status)).toEqual([
+      'ok 3/3',
+      'ok 4/4',
+      expect.stringMatching(/^error: .*capacity 4/),
+      'ok 1/1',
+      'ok 1/1',
+    ]);
     expect(await d.ownedAddresses()).toEqual([]);
   });
 

@@ -25,7 +25,10 @@ const ec2Event = {
     eventVersion: '',
     responseElements: null,
     location: { city: 'Seattle', zip: 98101 },
-    tags: [{ key: 'team', value: 'blue' }, { key: 'env', value: 'prod' }],
+    tags: [
+      { key: 'team', value: 'blue' },
+      { key: 'env', value: 'prod' },
+    ],
     flags: [true, false],
   },
 };
@@ -80,7 +83,10 @@ const rejecting: [string, unknown][] = [
   ['anything-but excludes the value', { detail: { state: [{ 'anything-but': 'running' }] } }],
   ['anything-but list excludes', { detail: { state: [{ 'anything-but': ['running', 'stopped'] }] } }],
   ['anything-but prefix excludes', { region: [{ 'anything-but': { prefix: 'us-' } }] }],
-  ['anything-but ignore case excludes', { detail: { state: [{ 'anything-but': { 'equals-ignore-case': 'RUNNING' } }] } }],
+  [
+    'anything-but ignore case excludes',
+    { detail: { state: [{ 'anything-but': { 'equals-ignore-case': 'RUNNING' } }] } },
+  ],
   ['anything-but wildcard excludes', { detail: { FilePath: [{ 'anything-but': { wildcard: '*/lib/*' } }] } }],
   ['anything-but needs the field', { detail: { 'no-such-field': [{ 'anything-but': 'x' }] } }],
   ['numeric out of range', { detail: { 'c-count': [{ numeric: ['>', 5, '<', 10] }] } }],

@@ -34,7 +34,11 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
       'add 10.0.0.11/32 dev eth0 reason=secondary-ip-missing',
       'add 10.0.0.12/32 dev eth0 reason=secondary-ip-missing',
     ]);
-    expect(await addresses(lab, 'eth0')).toEqual(['10.0.0.10/24', '10.0.0.11/32 noprefixroute', '10.0.0.12/32 noprefixroute']);
+    expect(await addresses(lab, 'eth0')).toEqual([
+      '10.0.0.10/24',
+      '10.0.0.11/32 noprefixroute',
+      '10.0.0.12/32 noprefixroute',
+    ]);
     expect(await rules(lab)).toEqual([]);
     await expectAllEgress(inst);
   });
@@ -63,7 +67,10 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
       '10.0.0.0/24 dev eth1 proto 234 scope link',
     ]);
     // The main table keeps a single route to the subnet, through eth0.
-    expect(await routes(lab, 'main')).toEqual(['default via 10.0.0.1 dev eth0', '10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.10']);
+    expect(await routes(lab, 'main')).toEqual([
+      'default via 10.0.0.1 dev eth0',
+      '10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.10',
+    ]);
     await expectAllEgress(inst);
   });
 
@@ -125,7 +132,10 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
   });
 
   it('never touches a foreign address, a foreign rule, a docker-like bridge or the loopback', async () => {
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20] }),
+    );
     await lab.apply(inst);
     const foreign = [
       'ip addr add 192.168.77.5/24 dev eth0',
@@ -140,7 +150,9 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     expect((await lab.exec(['sh', '-ec', foreign.join('\n')])).code).toBe(0);
     expect((await sync(lab)).code).toBe(0);
     // Shrink IMDS so the run has something to remove; only the recorded address goes.
-    await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10] }), eni(2, { device: 1, subnet: 1, hosts: [20] })));
+    await lab.apply(
+      instance(eni(1, { device: 0, subnet: 0, hosts: [10] }), eni(2, { device: 1, subnet: 1, hosts: [20] })),
+    );
     const res = await sync(lab);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout.split('\n').filter(Boolean)).toEqual(['del 10.0.0.11/32 dev eth0 reason=ip-no-longer-assigned']);
@@ -155,10 +167,15 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
   });
 
   it.each(['down', 'garbage'] as const)('IMDS %s: exits 2 and changes nothing', async (mode) => {
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12] }), eni(2, { device: 1, subnet: 1, hosts: [20, 21] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
+    );
     await lab.apply(inst);
     expect((await sync(lab)).code).toBe(0);
-    await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10] }), eni(2, { device: 1, subnet: 1, hosts: [20] })));
+    await lab.apply(
+      instance(eni(1, { device: 0, subnet: 0, hosts: [10] }), eni(2, { device: 1, subnet: 1, hosts: [20] })),
+    );
     await lab.setImds(mode);
     const before = await snapshot(lab);
     const res = await sync(lab, ['--json']);
@@ -167,11 +184,16 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     expect(res.stderr).toMatch(/IMDS/);
     expect(await snapshot(lab)).toBe(before);
     // Nothing removed: the addresses the VPC still routes keep working.
-    await expectAllEgress(instance(eni(1, { device: 0, subnet: 0, hosts: [10] }), eni(2, { device: 1, subnet: 1, hosts: [20] })));
+    await expectAllEgress(
+      instance(eni(1, { device: 0, subnet: 0, hosts: [10] }), eni(2, { device: 1, subnet: 1, hosts: [20] })),
+    );
   });
 
   it('two concurrent runs never interleave: one applies, the other finds the guest in sync', async () => {
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12, 13] }), eni(2, { device: 1, subnet: 1, hosts: [20, 21, 22] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12, 13] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20, 21, 22] }),
+    );
     await lab.apply(inst);
     const [a, b] = await Promise.all([sync(lab, ['--json']), sync(lab, ['--json'])]);
     expect([a.code, b.code]).toEqual([0, 0]);
@@ -183,7 +205,10 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
   });
 
   it('a second run makes zero kernel writes (ip monitor sees nothing)', async () => {
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12] }), eni(2, { device: 1, subnet: 1, hosts: [20, 21] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
+    );
     await lab.apply(inst);
     expect((await sync(lab)).code).toBe(0);
     const monitor = await lab.spawn(['sh', '-c', 'exec ip monitor link address route rule > /run/monitor.log']);
@@ -197,7 +222,10 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
   });
 
   it('--install is idempotent; after a reboot the installed unit restores the state; --uninstall removes it all', async () => {
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20, 21] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
+    );
     await lab.apply(inst);
     const first = await sync(lab, ['--install']);
     expect(first.code, first.stderr).toBe(0);
@@ -234,11 +262,18 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     expect(await rules(lab)).toEqual([]);
     expect(await addresses(lab, 'eth0')).toEqual(['10.0.0.10/24']);
     expect(await routes(lab, 10001)).toEqual([]);
-    expect((await lab.exec(['ls', '-A', '/etc/systemd/system', '/usr/local/sbin'])).stdout.split('\n').filter((l) => l && !l.endsWith(':'))).toEqual([]);
+    expect(
+      (await lab.exec(['ls', '-A', '/etc/systemd/system', '/usr/local/sbin'])).stdout
+        .split('\n')
+        .filter((l) => l && !l.endsWith(':')),
+    ).toEqual([]);
   });
 
   it('a hot-attached ENI whose device-number still reads 0 is waited for; past the wait: exit 3, no change', async () => {
-    const settled = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20] }));
+    const settled = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20] }),
+    );
     const racing = structuredClone(settled);
     if (racing.enis[1]) racing.enis[1].imdsDeviceNumber = 0;
     await lab.apply(racing);
@@ -259,7 +294,10 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
   });
 
   it('under amazon-ec2-net-utils only verifies: exit 8 while its state differs, 0 once it matches, never writes', async () => {
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20] }),
+    );
     await lab.apply(inst);
     const env = { EIP_AUTOPILOT_MANAGER: 'netutils' };
     const before = await snapshot(lab);
@@ -278,7 +316,10 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
 
   it('keeps its report inside the SSM output window on a first apply of 350 addresses', async () => {
     const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: range(10, 200) }), eni(2, { device: 1, subnet: 1, hosts: range(10, 150) }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: range(10, 200) }),
+      eni(2, { device: 1, subnet: 1, hosts: range(10, 150) }),
+    );
     await lab.apply(inst);
     const dry = await sync(lab, ['--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);

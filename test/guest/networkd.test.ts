@@ -18,7 +18,10 @@ describeLab('Script: guest-sync.sh on a systemd-networkd guest', () => {
 
   it('writes networkd drop-ins under /run, and the state survives `networkctl reload`', async () => {
     expect(networkd, 'systemd-networkd is installed (CI installs it)').toBeDefined();
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20, 21] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
+    );
     await lab.apply(inst);
     await startNetworkd(lab, inst);
 
@@ -33,7 +36,10 @@ describeLab('Script: guest-sync.sh on a systemd-networkd guest', () => {
     expect(await addresses(lab, 'eth0')).toContain('10.0.0.11/32 noprefixroute');
     expect(await addresses(lab, 'eth1')).toEqual(['10.0.1.20/24 noprefixroute', '10.0.1.21/32 noprefixroute']);
     expect(await rules(lab)).toEqual(
-      expect.arrayContaining(['10001: from 10.0.1.20 lookup 10001 proto static', '10001: from 10.0.1.21 lookup 10001 proto static']),
+      expect.arrayContaining([
+        '10001: from 10.0.1.20 lookup 10001 proto static',
+        '10001: from 10.0.1.21 lookup 10001 proto static',
+      ]),
     );
     const { expected, seen } = await egress(lab, inst);
     expect(seen).toEqual(expected);
@@ -43,11 +49,17 @@ describeLab('Script: guest-sync.sh on a systemd-networkd guest', () => {
   });
 
   it('an IP removed in IMDS leaves the drop-in and the kernel', async () => {
-    const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20, 21] }));
+    const inst = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
+    );
     await lab.apply(inst);
     await startNetworkd(lab, inst);
     expect((await sync(lab)).code).toBe(0);
-    const reduced = instance(eni(1, { device: 0, subnet: 0, hosts: [10] }), eni(2, { device: 1, subnet: 1, hosts: [20] }));
+    const reduced = instance(
+      eni(1, { device: 0, subnet: 0, hosts: [10] }),
+      eni(2, { device: 1, subnet: 1, hosts: [20] }),
+    );
     await lab.apply(reduced);
     const res = await sync(lab);
     expect(res.code, res.stderr).toBe(0);

@@ -4,7 +4,10 @@ import { jobMessage, parseJob } from '#src/jobs/job';
 
 describe('Function: parseJob', () => {
   it('parses a job', () => {
-    expect(parseJob('{"instanceId":"i-0abcd1234ef567890","reason":"tag-change"}')).toEqual({ instanceId: 'i-0abcd1234ef567890', reason: 'tag-change' });
+    expect(parseJob('{"instanceId":"i-0abcd1234ef567890","reason":"tag-change"}')).toEqual({
+      instanceId: 'i-0abcd1234ef567890',
+      reason: 'tag-change',
+    });
   });
 
   it.each([

@@ -5,14 +5,19 @@ import { eventRulesFromTemplate } from '#local/eventbridge/rules';
 import type { CfnTemplate } from '#local/stack/package';
 import { createRegion, type RegionEvent } from '#local/region/model/index';
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}.json`, import.meta.url), 'utf8')) as RegionEvent;
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/events/${name}.json`, import.meta.url), 'utf8')) as RegionEvent;
 
 /** The patterns of infra/events.yml with the default parameters. */
 const STATE = { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] };
 const TAGS = {
   source: ['aws.tag'],
   'detail-type': ['Tag Change on Resource'],
-  detail: { service: ['ec2'], 'resource-type': ['instance'], 'changed-tag-keys': ['eip-count', 'eip-pool', 'eip-on-stop'] },
+  detail: {
+    service: ['ec2'],
+    'resource-type': ['instance'],
+    'changed-tag-keys': ['eip-count', 'eip-pool', 'eip-on-stop'],
+  },
 };
 const COMMAND = {
   source: ['aws.ssm'],
@@ -34,7 +39,12 @@ function recordingBus(opts: ConstructorParameters<typeof LocalBus>[0] = {}) {
 /** Same keys at every level as the AWS sample (values differ). */
 function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.length ? [shape(value[0])] : [];
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, shape((value as Record<string, unknown>)[k])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, shape((value as Record<string, unknown>)[k])]),
+    );
   return typeof value;
 }
 
@@ -49,13 +59,22 @@ describe('Class: LocalBus', () => {
     await region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '3' }] });
     await region.ssm('CreateDocument', {
       Name: 'eip-autopilot-guest-sync',
-      Content: JSON.stringify({ schemaVersion: '2.2', mainSteps: [{ action: 'aws:runShellScript', name: 'sync', inputs: { runCommand: ['true'] } }] }),
+      Content: JSON.stringify({
+        schemaVersion: '2.2',
+        mainSteps: [{ action: 'aws:runShellScript', name: 'sync', inputs: { runCommand: ['true'] } }],
+      }),
     });
     await region.ssm('SendCommand', { DocumentName: 'eip-autopilot-guest-sync', InstanceIds: [id] });
-    await region.ssm('SendCommand', { DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['true'] } });
+    await region.ssm('SendCommand', {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [id],
+      Parameters: { commands: ['true'] },
+    });
     await region.idle();
     await bus.idle();
-    expect(got.map(([t, e]) => [t, e['detail-type'], e.detail.state ?? e.detail.status ?? e.detail['changed-tag-keys']])).toEqual([
+    expect(
+      got.map(([t, e]) => [t, e['detail-type'], e.detail.state ?? e.detail.status ?? e.detail['changed-tag-keys']]),
+    ).toEqual([
       ['intake', 'EC2 Instance State-change Notification', 'pending'],
       ['intake', 'EC2 Instance State-change Notification', 'running'],
       ['intake', 'Tag Change on Resource', ['eip-count']],
@@ -80,7 +99,11 @@ describe('Class: LocalBus', () => {
   it('fires schedule rules with a Scheduled Event and records failing targets', async () => {
     const bus = new LocalBus();
     const seen: RegionEvent[] = [];
-    bus.addRule({ name: 'sweep', schedule: 'rate(5 minutes)', targets: [{ id: 'sweep', invoke: async (e) => void seen.push(e) }] });
+    bus.addRule({
+      name: 'sweep',
+      schedule: 'rate(5 minutes)',
+      targets: [{ id: 'sweep', invoke: async (e) => void seen.push(e) }],
+    });
     bus.addRule({
       name: 'state',
       pattern: STATE,
@@ -123,7 +146,10 @@ describe('Class: LocalBus', () => {
     };
     const bus = new LocalBus();
     const invoked: [string, string][] = [];
-    bus.addTemplateRules(eventRulesFromTemplate(template), async (handler, event) => void invoked.push([handler, event['detail-type']]));
+    bus.addTemplateRules(
+      eventRulesFromTemplate(template),
+      async (handler, event) => void invoked.push([handler, event['detail-type']]),
+    );
     bus.put(fixture('tag-change-on-instance'));
     bus.put(fixture('ssm-command-invocation-status'));
     bus.put(fixture('tag-change-on-volume'));

@@ -13,7 +13,13 @@ const row = (extra: Partial<AddressRow> = {}): AddressRow => ({
 
 describe('Function: table', () => {
   it('EIP → private IP → ENI → guest device → verified egress, a cross when the echo server saw something else', () => {
-    const lines = table([row({ guestDevice: 'eth0', egress: '198.51.100.1' }), row({ publicIp: '198.51.100.2', privateIp: '10.0.0.5', guestDevice: '', egress: '' })], true);
+    const lines = table(
+      [
+        row({ guestDevice: 'eth0', egress: '198.51.100.1' }),
+        row({ publicIp: '198.51.100.2', privateIp: '10.0.0.5', guestDevice: '', egress: '' }),
+      ],
+      true,
+    );
     expect(lines).toEqual([
       '    EIP          → private IP → ENI (device index) → guest device → verified egress (echo server saw)',
       '    198.51.100.1 → 10.0.0.4   → eni-1 (#0)         → eth0         → ✓ 198.51.100.1',
@@ -33,24 +39,47 @@ describe('Function: progressLine', () => {
       kind: 'log',
       level: 'INFO',
       message: 'action executed',
-      data: { instanceId: 'i-1', kind: 'associate', reason: 'address-without-eip', target: { eniId: 'eni-1', privateIp: '10.0.0.5' }, id: 'eipalloc-1' },
+      data: {
+        instanceId: 'i-1',
+        kind: 'associate',
+        reason: 'address-without-eip',
+        target: { eniId: 'eni-1', privateIp: '10.0.0.5' },
+        id: 'eipalloc-1',
+      },
     });
     expect(line).toBe('action   associate eniId=eni-1 privateIp=10.0.0.5 id=eipalloc-1 reason=address-without-eip');
   });
 
   it('failed actions, jobs, the clock and the guest output', () => {
-    expect(progressLine({ kind: 'log', level: 'WARN', message: 'action failed', data: { kind: 'sync-guest', reason: 'cloud-changed', code: 'InvalidInstanceId' } })).toBe(
-      'action   failed: sync-guest reason=cloud-changed code=InvalidInstanceId',
-    );
-    expect(progressLine({ kind: 'log', level: 'INFO', message: 'job received', data: { instanceId: 'i-1', reason: 'tag-change', receiveCount: '2' } })).toBe(
-      'job      received i-1 reason=tag-change (receive 2)',
-    );
-    expect(progressLine({ kind: 'clock', advancedMs: 718_400, why: 'SQS visibility timeout: the job comes back' })).toBe(
-      'clock    +718 s (SQS visibility timeout: the job comes back)',
-    );
-    expect(progressLine({ kind: 'guest-end', instanceId: 'i-1', exitCode: 0, stdout: 'add 10.0.0.5/32 dev eth0\n', stderr: '', ms: 140 })).toBe(
-      'ssm      guest-sync exit 0 after 140 ms\n                    guest: add 10.0.0.5/32 dev eth0',
-    );
+    expect(
+      progressLine({
+        kind: 'log',
+        level: 'WARN',
+        message: 'action failed',
+        data: { kind: 'sync-guest', reason: 'cloud-changed', code: 'InvalidInstanceId' },
+      }),
+    ).toBe('action   failed: sync-guest reason=cloud-changed code=InvalidInstanceId');
+    expect(
+      progressLine({
+        kind: 'log',
+        level: 'INFO',
+        message: 'job received',
+        data: { instanceId: 'i-1', reason: 'tag-change', receiveCount: '2' },
+      }),
+    ).toBe('job      received i-1 reason=tag-change (receive 2)');
+    expect(
+      progressLine({ kind: 'clock', advancedMs: 718_400, why: 'SQS visibility timeout: the job comes back' }),
+    ).toBe('clock    +718 s (SQS visibility timeout: the job comes back)');
+    expect(
+      progressLine({
+        kind: 'guest-end',
+        instanceId: 'i-1',
+        exitCode: 0,
+        stdout: 'add 10.0.0.5/32 dev eth0\n',
+        stderr: '',
+        ms: 140,
+      }),
+    ).toBe('ssm      guest-sync exit 0 after 140 ms\n                    guest: add 10.0.0.5/32 dev eth0');
   });
 
   it('skips routine INFO logs but shows warnings it has no format for', () => {

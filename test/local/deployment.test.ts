@@ -35,7 +35,10 @@ describe('Function: startDeployment (no guests)', () => {
     await d.settle(async () => (await d.statusOf(id)) === 'ok 1/1', { what: 'ok 1/1' });
     const logs = traces.filter((t): t is Extract<Trace, { kind: 'log' }> => t.kind === 'log');
     expect(logs.map((t) => t.message)).toContain('instance reconciled');
-    expect(logs.find((t) => t.message === 'job enqueued')?.data).toMatchObject({ instanceId: id, reason: 'state-change:pending' });
+    expect(logs.find((t) => t.message === 'job enqueued')?.data).toMatchObject({
+      instanceId: id,
+      reason: 'state-change:pending',
+    });
     // pending → running takes 5 s of driven time; the real time that passed meanwhile is not jumped again.
     const jump = traces.find((t) => t.kind === 'clock');
     expect(jump).toEqual({ kind: 'clock', advancedMs: expect.any(Number), why: 'instance state transition' });
@@ -56,9 +59,19 @@ describe('Function: startDeployment (no guests)', () => {
   });
 
   it('summarizes events in one line', () => {
-    const event = { version: '0', id: '1', 'detail-type': 'Tag Change on Resource', source: 'aws.tag', account: '1', time: '', region: 'us-east-1' };
+    const event = {
+      version: '0',
+      id: '1',
+      'detail-type': 'Tag Change on Resource',
+      source: 'aws.tag',
+      account: '1',
+      time: '',
+      region: 'us-east-1',
+    };
     const detail = { 'changed-tag-keys': ['eip-count', 'eip-pool'], tags: { 'eip-count': '3' } };
-    expect(summarize({ ...event, resources: ['arn:aws:ec2:us-east-1:1:instance/i-1'], detail })).toBe('i-1 eip-count=3 eip-pool deleted');
+    expect(summarize({ ...event, resources: ['arn:aws:ec2:us-east-1:1:instance/i-1'], detail })).toBe(
+      'i-1 eip-count=3 eip-pool deleted',
+    );
   });
 
   it('close() stops everything and gives stdout and the environment back', async () => {

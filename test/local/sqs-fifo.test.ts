@@ -16,7 +16,10 @@ describe('Class: FifoQueue', () => {
     queue.send(job('i-a', 2));
     queue.send(job('i-b', 1));
     const first = queue.receive({ MaxNumberOfMessages: 10 });
-    expect(first.map((m) => JSON.parse(m.Body).reason + m.Attributes.MessageGroupId)).toEqual(['tag-change-1i-a', 'tag-change-1i-b']);
+    expect(first.map((m) => JSON.parse(m.Body).reason + m.Attributes.MessageGroupId)).toEqual([
+      'tag-change-1i-a',
+      'tag-change-1i-b',
+    ]);
     expect(queue.receive({ MaxNumberOfMessages: 10 })).toEqual([]);
     queue.delete(first[0]?.ReceiptHandle);
     expect(queue.receive({ MaxNumberOfMessages: 10 }).map((m) => JSON.parse(m.Body).reason)).toEqual(['tag-change-2']);
@@ -31,14 +34,22 @@ describe('Class: FifoQueue', () => {
     expect(queue.counts().visible).toBe(1);
     clock.advance(300_000);
     expect(queue.send(job('i-a', 1)).MessageId).not.toBe(a.MessageId);
-    expect(() => queue.send({ MessageBody: 'x', MessageGroupId: 'g' })).toThrow(expect.objectContaining({ name: 'InvalidParameterValue' }));
+    expect(() => queue.send({ MessageBody: 'x', MessageGroupId: 'g' })).toThrow(
+      expect.objectContaining({ name: 'InvalidParameterValue' }),
+    );
     expect(() => queue.send({ MessageBody: 'x' })).toThrow(expect.objectContaining({ name: 'MissingParameter' }));
   });
 
   it('redelivers after the visibility timeout and moves to the DLQ after maxReceiveCount', () => {
     const clock = manualClock();
     const dlq = new FifoQueue({ name: 'jobs-dlq.fifo', clock: clock.now });
-    const queue = new FifoQueue({ name: 'jobs.fifo', clock: clock.now, visibilityTimeoutMs: 1_000, maxReceiveCount: 2, deadLetterQueue: dlq });
+    const queue = new FifoQueue({
+      name: 'jobs.fifo',
+      clock: clock.now,
+      visibilityTimeoutMs: 1_000,
+      maxReceiveCount: 2,
+      deadLetterQueue: dlq,
+    });
     queue.send(job('i-a', 1));
     queue.send(job('i-a', 2));
     expect(queue.receive()[0]?.Attributes.ApproximateReceiveCount).toBe('1');
@@ -109,17 +120,21 @@ describe('Function: startDelivery', () => {
     const running = new Set<string>();
     let overlap = false;
     let handled = 0;
-    const loop = startDelivery(queue, async (event) => {
-      for (const r of event.Records) {
-        const group = r.attributes.MessageGroupId ?? '';
-        if (running.has(group)) overlap = true;
-        running.add(group);
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        running.delete(group);
-        handled++;
-      }
-      return { batchItemFailures: [] };
-    }, { pollMs: 1 });
+    const loop = startDelivery(
+      queue,
+      async (event) => {
+        for (const r of event.Records) {
+          const group = r.attributes.MessageGroupId ?? '';
+          if (running.has(group)) overlap = true;
+          running.add(group);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          running.delete(group);
+          handled++;
+        }
+        return { batchItemFailures: [] };
+      },
+      { pollMs: 1 },
+    );
     await loop.idle();
     await loop.stop();
     expect(handled).toBe(20);

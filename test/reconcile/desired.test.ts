@@ -10,7 +10,12 @@ describe('Function: desiredFromTags', () => {
     ['0', 0],
     ['007', 7],
   ])('accepts the whole number %j', (value, count) => {
-    expect(desiredFromTags({ 'eip-count': value }, keys)).toEqual({ valid: true, count, pool: undefined, onStop: 'keep' });
+    expect(desiredFromTags({ 'eip-count': value }, keys)).toEqual({
+      valid: true,
+      count,
+      pool: undefined,
+      onStop: 'keep',
+    });
   });
 
   it.each(['abc', '-1', '1.5', '1e3', '0x3', '', ' ', '+3', '3 4'])('rejects %j as not a whole number', (value) => {
@@ -21,7 +26,10 @@ describe('Function: desiredFromTags', () => {
   });
 
   it('rejects an absurdly large count', () => {
-    expect(desiredFromTags({ 'eip-count': '99999999999999999999' }, keys)).toMatchObject({ valid: false, error: expect.stringMatching(/larger than 2000/) });
+    expect(desiredFromTags({ 'eip-count': '99999999999999999999' }, keys)).toMatchObject({
+      valid: false,
+      error: expect.stringMatching(/larger than 2000/),
+    });
   });
 
   it('treats a missing count tag as 0', () => {

@@ -24,13 +24,24 @@ let deps: ExecuteDeps;
 beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
-  deps = { ec2: ec2Adapter(new EC2Client({ region: 'us-east-1' })), ssm: ssmAdapter(new SSMClient({ region: 'us-east-1' })), guestDocumentName: 'doc', dryRun: false };
+  deps = {
+    ec2: ec2Adapter(new EC2Client({ region: 'us-east-1' })),
+    ssm: ssmAdapter(new SSMClient({ region: 'us-east-1' })),
+    guestDocumentName: 'doc',
+    dryRun: false,
+  };
 });
 afterEach(() => {
   ec2Mock.reset();
 });
 
-const allocate: Action = { kind: 'allocate', ref: 'new-0', assignedIp: true, target: { eniId: 'eni-0', privateIp: '10.0.0.11' }, reason: 'address-without-eip' };
+const allocate: Action = {
+  kind: 'allocate',
+  ref: 'new-0',
+  assignedIp: true,
+  target: { eniId: 'eni-0', privateIp: '10.0.0.11' },
+  reason: 'address-without-eip',
+};
 const associate: Action = {
   kind: 'associate',
   allocation: { ref: 'new-0' },
@@ -68,7 +79,9 @@ describe('Function: executePlan', () => {
   });
 
   it('allocates nothing for a private IP that could not be assigned (no idle, billed address)', async () => {
-    ec2Mock.on(AssignPrivateIpAddressesCommand).rejects(Object.assign(new Error('full'), { name: 'PrivateIpAddressLimitExceeded' }));
+    ec2Mock
+      .on(AssignPrivateIpAddressesCommand)
+      .rejects(Object.assign(new Error('full'), { name: 'PrivateIpAddressLimitExceeded' }));
     const assign: Action = { kind: 'assign-private-ips', eniId: 'eni-0', count: 1, reason: 'need-more-addresses' };
     const target = { eniId: 'eni-0', newIp: 0 };
     const outcomes = await executePlan(ID, [assign, { ...allocate, target }, { ...associate, target }], deps);
@@ -82,14 +95,18 @@ describe('Function: executePlan', () => {
 
   it('releases a fresh address at once when its association fails', async () => {
     ec2Mock.on(AllocateAddressCommand).resolves({ AllocationId: 'eipalloc-1', PublicIp: '203.0.113.1' });
-    ec2Mock.on(AssociateAddressCommand).rejects(Object.assign(new Error('taken'), { name: 'Resource.AlreadyAssociated' }));
+    ec2Mock
+      .on(AssociateAddressCommand)
+      .rejects(Object.assign(new Error('taken'), { name: 'Resource.AlreadyAssociated' }));
     ec2Mock.on(ReleaseAddressCommand).resolves({});
     const outcomes = await executePlan(ID, [allocate, associate], deps);
     expect(outcomes.map((o) => [o.result, o.error])).toEqual([
       ['done', undefined],
       ['failed', 'Resource.AlreadyAssociated'],
     ]);
-    expect(ec2Mock.commandCalls(ReleaseAddressCommand).map((c) => c.args[0].input)).toEqual([{ AllocationId: 'eipalloc-1' }]);
+    expect(ec2Mock.commandCalls(ReleaseAddressCommand).map((c) => c.args[0].input)).toEqual([
+      { AllocationId: 'eipalloc-1' },
+    ]);
   });
 
   it('skips the association of an allocation that failed', async () => {
@@ -103,13 +120,35 @@ describe('Function: executePlan', () => {
   });
 
   it('creates an ENI with its ClientToken, attaches it and sets DeleteOnTermination', async () => {
-    ec2Mock.on(CreateNetworkInterfaceCommand).resolves({ NetworkInterface: { NetworkInterfaceId: 'eni-9', PrivateIpAddress: '10.0.0.30', PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.0.30' }] } });
+    ec2Mock.on(CreateNetworkInterfaceCommand).resolves({
+      NetworkInterface: {
+        NetworkInterfaceId: 'eni-9',
+        PrivateIpAddress: '10.0.0.30',
+        PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.0.30' }],
+      },
+    });
     ec2Mock.on(AttachNetworkInterfaceCommand).resolves({ AttachmentId: 'eni-attach-9' });
     ec2Mock.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
-    const create: Action = { kind: 'create-eni', deviceIndex: 1, subnetId: 'subnet-1', securityGroupIds: ['sg-1'], secondaryCount: 0, clientToken: 'tok-1', reason: 'existing-enis-full' };
+    const create: Action = {
+      kind: 'create-eni',
+      deviceIndex: 1,
+      subnetId: 'subnet-1',
+      securityGroupIds: ['sg-1'],
+      secondaryCount: 0,
+      clientToken: 'tok-1',
+      reason: 'existing-enis-full',
+    };
     await executePlan(ID, [create], deps);
-    expect(ec2Mock.commandCalls(CreateNetworkInterfaceCommand)[0]?.args[0].input).toMatchObject({ SubnetId: 'subnet-1', Groups: ['sg-1'], ClientToken: 'tok-1' });
-    expect(ec2Mock.commandCalls(AttachNetworkInterfaceCommand)[0]?.args[0].input).toEqual({ NetworkInterfaceId: 'eni-9', InstanceId: ID, DeviceIndex: 1 });
+    expect(ec2Mock.commandCalls(CreateNetworkInterfaceCommand)[0]?.args[0].input).toMatchObject({
+      SubnetId: 'subnet-1',
+      Groups: ['sg-1'],
+      ClientToken: 'tok-1',
+    });
+    expect(ec2Mock.commandCalls(AttachNetworkInterfaceCommand)[0]?.args[0].input).toEqual({
+      NetworkInterfaceId: 'eni-9',
+      InstanceId: ID,
+      DeviceIndex: 1,
+    });
     expect(ec2Mock.commandCalls(ModifyNetworkInterfaceAttributeCommand)[0]?.args[0].input).toEqual({
       NetworkInterfaceId: 'eni-9',
       Attachment: { AttachmentId: 'eni-attach-9', DeleteOnTermination: true },

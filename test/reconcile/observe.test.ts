@@ -10,7 +10,12 @@ describe('Function: toActual', () => {
         State: { Name: 'running' },
         InstanceType: 't3.medium',
         NetworkInterfaces: [
-          { NetworkInterfaceId: 'eni-b', Description: 'eip-autopilot managed ENI for i-1 device 1', Attachment: { DeviceIndex: 1, AttachmentId: 'a-b' }, PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.1.5' }] },
+          {
+            NetworkInterfaceId: 'eni-b',
+            Description: 'eip-autopilot managed ENI for i-1 device 1',
+            Attachment: { DeviceIndex: 1, AttachmentId: 'a-b' },
+            PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.1.5' }],
+          },
           {
             NetworkInterfaceId: 'eni-a',
             SubnetId: 'subnet-1',
@@ -18,8 +23,16 @@ describe('Function: toActual', () => {
             Attachment: { DeviceIndex: 0, AttachmentId: 'a-a' },
             PrivateIpAddresses: [
               { Primary: false, PrivateIpAddress: '10.0.0.100' },
-              { Primary: false, PrivateIpAddress: '10.0.0.20', Association: { PublicIp: '3.3.3.3', IpOwnerId: 'amazon' } },
-              { Primary: true, PrivateIpAddress: '10.0.0.9', Association: { PublicIp: '5.5.5.5', IpOwnerId: '999999999999' } },
+              {
+                Primary: false,
+                PrivateIpAddress: '10.0.0.20',
+                Association: { PublicIp: '3.3.3.3', IpOwnerId: 'amazon' },
+              },
+              {
+                Primary: true,
+                PrivateIpAddress: '10.0.0.9',
+                Association: { PublicIp: '5.5.5.5', IpOwnerId: '999999999999' },
+              },
             ],
           },
         ],

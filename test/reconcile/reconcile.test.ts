@@ -62,7 +62,12 @@ describe('Function: reconcileInstance (on the region model)', () => {
     const cold = await world.launch('m5.large', { 'eip-count': '8' });
     world.mark();
     await reconcileInstance(cold, world.deps);
-    expect(world.since().reads).toEqual(['DescribeInstances', 'DescribeAddresses', 'DescribeAccountAttributes', 'DescribeInstanceTypes']);
+    expect(world.since().reads).toEqual([
+      'DescribeInstances',
+      'DescribeAddresses',
+      'DescribeAccountAttributes',
+      'DescribeInstanceTypes',
+    ]);
     const warm = await world.launch('m5.large', { 'eip-count': '8' });
     world.mark();
     const outcome = await reconcileInstance(warm, world.deps);
@@ -80,9 +85,13 @@ describe('Function: reconcileInstance (on the region model)', () => {
         { Name: 'status', Values: ['available'] },
       ]);
       const instance = await w.deps.ec2.describeInstance(id);
-      const withEip = new Set((await w.deps.ec2.describeAddresses()).map((a) => `${a.NetworkInterfaceId}/${a.PrivateIpAddress}`));
+      const withEip = new Set(
+        (await w.deps.ec2.describeAddresses()).map((a) => `${a.NetworkInterfaceId}/${a.PrivateIpAddress}`),
+      );
       const bareIps = (instance?.NetworkInterfaces ?? []).flatMap((n) =>
-        (n.PrivateIpAddresses ?? []).filter((p) => !p.Primary && !withEip.has(`${n.NetworkInterfaceId}/${p.PrivateIpAddress}`)).map((p) => p.PrivateIpAddress),
+        (n.PrivateIpAddresses ?? [])
+          .filter((p) => !p.Primary && !withEip.has(`${n.NetworkInterfaceId}/${p.PrivateIpAddress}`))
+          .map((p) => p.PrivateIpAddress),
       );
       return { unattachedEnis: unattached.length, ipsWithoutEip: bareIps.length, leakedEips: await w.leakedOwned() };
     }
@@ -132,7 +141,11 @@ describe('Function: reconcileInstance (on the region model)', () => {
           await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '0' }] });
           await converge(world, id);
           const instance = await world.deps.ec2.describeInstance(id);
-          expect({ k, at, ips: instance?.NetworkInterfaces?.map((e) => e.PrivateIpAddresses?.length) }).toEqual({ k, at, ips: [1] });
+          expect({ k, at, ips: instance?.NetworkInterfaces?.map((e) => e.PrivateIpAddresses?.length) }).toEqual({
+            k,
+            at,
+            ips: [1],
+          });
         }
         world.mocks.restore();
         clearCaches();
@@ -244,7 +257,10 @@ describe('Function: reconcileInstance (on the region model)', () => {
   describe('pool', () => {
     async function pool(w: World, n: number) {
       for (let i = 0; i < n; i++) {
-        await w.region.ec2('AllocateAddress', { Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'eip-autopilot:pool', Value: 'partners' }] }] });
+        await w.region.ec2('AllocateAddress', {
+          Domain: 'vpc',
+          TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'eip-autopilot:pool', Value: 'partners' }] }],
+        });
       }
     }
 
@@ -262,7 +278,9 @@ describe('Function: reconcileInstance (on the region model)', () => {
       await converge(world, id);
       const all = await world.deps.ec2.describeAddresses();
       expect(all).toHaveLength(3);
-      expect(all.every((a) => !a.AssociationId && !a.Tags?.some((t) => t.Key === 'eip-autopilot:instance-id'))).toBe(true);
+      expect(all.every((a) => !a.AssociationId && !a.Tags?.some((t) => t.Key === 'eip-autopilot:instance-id'))).toBe(
+        true,
+      );
     });
 
     it('reports an empty pool as an error instead of allocating', async () => {
@@ -316,7 +334,12 @@ describe('Function: reconcileInstance (on the region model)', () => {
     const inst = await world.deps.ec2.describeInstance(id);
     const eni = inst?.NetworkInterfaces?.[0];
     const mine = await world.region.ec2('AllocateAddress', { Domain: 'vpc' });
-    await world.region.ec2('AssociateAddress', { AllocationId: mine.AllocationId, NetworkInterfaceId: eni?.NetworkInterfaceId, PrivateIpAddress: inst?.PrivateIpAddress, AllowReassociation: false });
+    await world.region.ec2('AssociateAddress', {
+      AllocationId: mine.AllocationId,
+      NetworkInterfaceId: eni?.NetworkInterfaceId,
+      PrivateIpAddress: inst?.PrivateIpAddress,
+      AllowReassociation: false,
+    });
     await converge(world, id);
     const ours = await ownedOn(world, id);
     expect(ours).toHaveLength(2);
@@ -324,7 +347,9 @@ describe('Function: reconcileInstance (on the region model)', () => {
     await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '0' }] });
     await converge(world, id);
     const left = await world.deps.ec2.describeAddresses();
-    expect(left.map((a) => [a.AllocationId, a.PrivateIpAddress])).toEqual([[mine.AllocationId, inst?.PrivateIpAddress]]);
+    expect(left.map((a) => [a.AllocationId, a.PrivateIpAddress])).toEqual([
+      [mine.AllocationId, inst?.PrivateIpAddress],
+    ]);
   });
 
   describe('guest finishes before reconcile returns (SSM pickup 0)', () => {
@@ -333,7 +358,10 @@ describe('Function: reconcileInstance (on the region model)', () => {
       const handled: Promise<unknown>[] = [];
       w.region.onEvent((e) => {
         const d = e.detail as Record<string, unknown>;
-        if (e['detail-type'] === 'EC2 Command Invocation Status-change Notification' && d['document-name'] === DOCUMENT) {
+        if (
+          e['detail-type'] === 'EC2 Command Invocation Status-change Notification' &&
+          d['document-name'] === DOCUMENT
+        ) {
           handled.push(recordGuestResult(w.deps.ec2, String(d['instance-id']), String(d.status)));
         }
       });
@@ -353,7 +381,10 @@ describe('Function: reconcileInstance (on the region model)', () => {
     });
 
     it('ends guest failed when the guest fails at once', async () => {
-      world = await makeWorld({ commandPickupMs: 0, runner: async () => ({ exitCode: 1, stdout: '', stderr: 'boom' }) });
+      world = await makeWorld({
+        commandPickupMs: 0,
+        runner: async () => ({ exitCode: 1, stdout: '', stderr: 'boom' }),
+      });
       const w = world;
       const handled = runCommandStatusOnEvents(w);
       const id = await w.launch('t3.medium', { 'eip-count': '1' });
@@ -368,7 +399,11 @@ describe('Function: reconcileInstance (on the region model)', () => {
     world = await makeWorld({ agentRegistrationDelayMs: 600_000 });
     const id = await world.launch('t3.medium', { 'eip-count': '1' });
     const outcome = await reconcileInstance(id, world.deps);
-    expect(outcome).toMatchObject({ placed: 1, status: 'pending: guest agent not registered yet', retryLater: 'guest-agent-not-registered' });
+    expect(outcome).toMatchObject({
+      placed: 1,
+      status: 'pending: guest agent not registered yet',
+      retryLater: 'guest-agent-not-registered',
+    });
   });
 
   it('asks for a retry when EC2 does not show the instance (yet)', async () => {
@@ -390,9 +425,12 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(await reconcileInstance(id, world.deps)).toMatchObject({ placed: 1, retryLater: undefined });
   });
 
-  it('gives a pool address back without removing another instance\'s claim on it', async () => {
+  it("gives a pool address back without removing another instance's claim on it", async () => {
     world = await makeWorld();
-    const p = await world.region.ec2('AllocateAddress', { Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'eip-autopilot:pool', Value: 'partners' }] }] });
+    const p = await world.region.ec2('AllocateAddress', {
+      Domain: 'vpc',
+      TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'eip-autopilot:pool', Value: 'partners' }] }],
+    });
     const id = await world.launch('t3.medium', { 'eip-count': '1', 'eip-pool': 'partners' });
     const w = world;
     const racing: ReconcileDeps = {
@@ -403,8 +441,15 @@ describe('Function: reconcileInstance (on the region model)', () => {
           // Another instance claims and associates the same address between our tag and our associate.
           const rival = await w.launch('t3.medium', {});
           const inst = await w.deps.ec2.describeInstance(rival);
-          await w.region.ec2('CreateTags', { Resources: [p.AllocationId ?? ''], Tags: [{ Key: 'eip-autopilot:instance-id', Value: rival }] });
-          await w.region.ec2('AssociateAddress', { AllocationId: p.AllocationId, NetworkInterfaceId: inst?.NetworkInterfaces?.[0]?.NetworkInterfaceId, AllowReassociation: false });
+          await w.region.ec2('CreateTags', {
+            Resources: [p.AllocationId ?? ''],
+            Tags: [{ Key: 'eip-autopilot:instance-id', Value: rival }],
+          });
+          await w.region.ec2('AssociateAddress', {
+            AllocationId: p.AllocationId,
+            NetworkInterfaceId: inst?.NetworkInterfaces?.[0]?.NetworkInterfaceId,
+            AllowReassociation: false,
+          });
           return w.deps.ec2.associateAddress(input);
         },
       },
@@ -441,7 +486,10 @@ describe('Function: reconcileInstance while the guest command is out (status syn
     world.mark();
     const duplicate = await reconcileInstance(id, world.deps);
     expect(duplicate.status).toBe('syncing 2/2');
-    expect(world.since()).toEqual({ reads: ['DescribeInstances', 'DescribeAddresses', 'ListCommandInvocations'], writes: [] });
+    expect(world.since()).toEqual({
+      reads: ['DescribeInstances', 'DescribeAddresses', 'ListCommandInvocations'],
+      writes: [],
+    });
 
     // The command succeeds, but its status event never reaches command-status (EventBridge is best effort).
     await world.region.idle();

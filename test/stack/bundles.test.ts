@@ -30,18 +30,25 @@ describe('Function packages', () => {
     expect(Object.keys(zips).sort()).toEqual(Object.keys(HANDLERS).sort());
   });
 
-  it.each(Object.entries(HANDLERS))('%s: holds only its own ESM bundle: no source map, no node_modules', (name, file) => {
-    expect((zips[name] ?? []).map((e) => e.name)).toEqual([file]);
-  });
+  it.each(Object.entries(HANDLERS))(
+    '%s: holds only its own ESM bundle: no source map, no node_modules',
+    (name, file) => {
+      expect((zips[name] ?? []).map((e) => e.name)).toEqual([file]);
+    },
+  );
 
   it.each(Object.entries(HANDLERS))('%s: bundles the AWS SDK instead of importing the runtime copy', (name, file) => {
-    const code = (zips[name] ?? []).find((e) => e.name === file)?.read().toString('utf8') ?? '';
+    const code =
+      (zips[name] ?? [])
+        .find((e) => e.name === file)
+        ?.read()
+        .toString('utf8') ?? '';
     expect(code.length).toBeGreaterThan(0);
     // Only Node built-ins may stay external, and the SDK's optional CRT signer (SigV4a only, which EC2, SSM and SQS
     // do not use; the SDK looks it up lazily and works without it).
-    const imports = [...code.matchAll(/\bfrom\s*"([@a-z][^"\s,=]*)"|\bimport\(\s*"([^"\s]+)"\)|\brequire\(\s*"([^"\s]+)"\)/g)].map(
-      (m) => m[1] ?? m[2] ?? m[3],
-    );
+    const imports = [
+      ...code.matchAll(/\bfrom\s*"([@a-z][^"\s,=]*)"|\bimport\(\s*"([^"\s]+)"\)|\brequire\(\s*"([^"\s]+)"\)/g),
+    ].map((m) => m[1] ?? m[2] ?? m[3]);
     for (const specifier of imports) expect(specifier).toMatch(/^node:[a-z_/]+$|^@aws-sdk\/signature-v4-crt$/);
     expect(imports).toContain('node:http');
   });
@@ -54,7 +61,11 @@ describe('Function packages', () => {
     ['commandStatus', { EC2: true, SSM: false, SQS: false }],
   ])('%s: bundles exactly the SDK clients it uses', (name, expected) => {
     const file = HANDLERS[name] ?? '';
-    const code = (zips[name] ?? []).find((e) => e.name === file)?.read().toString('utf8') ?? '';
+    const code =
+      (zips[name] ?? [])
+        .find((e) => e.name === file)
+        ?.read()
+        .toString('utf8') ?? '';
     // A command name of each client, as its serializer spells it in the bundle.
     const has = {
       EC2: code.includes('DescribeInstances'),
@@ -66,7 +77,11 @@ describe('Function packages', () => {
 
   // infra/esbuild-plugins.cjs lets esbuild drop the schemas of calls we never make (they were ~55% of reconcile).
   it.each(['reconcile', 'sweep', 'commandStatus'])('%s: holds no schema of an EC2 call it never makes', (name) => {
-    const code = (zips[name] ?? []).find((e) => e.name === HANDLERS[name])?.read().toString('utf8') ?? '';
+    const code =
+      (zips[name] ?? [])
+        .find((e) => e.name === HANDLERS[name])
+        ?.read()
+        .toString('utf8') ?? '';
     expect(code).not.toContain('RunInstancesRequest');
     expect(code).not.toContain('AcceleratorCount');
   });
@@ -98,7 +113,10 @@ describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
       });
       await region.ssm('CreateDocument', {
         Name: 'eip-autopilot-guest-sync',
-        Content: JSON.stringify({ schemaVersion: '2.2', mainSteps: [{ action: 'aws:runShellScript', name: 'sync', inputs: { runCommand: ['true'] } }] }),
+        Content: JSON.stringify({
+          schemaVersion: '2.2',
+          mainSteps: [{ action: 'aws:runShellScript', name: 'sync', inputs: { runCommand: ['true'] } }],
+        }),
       });
       // t3.micro, 3 addresses: assign, create + attach an ENI, DeleteOnTermination, allocate, associate, status, SSM.
       const launched = await region.ec2('RunInstances', {
@@ -110,13 +128,19 @@ describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
       });
       region.tick();
       const id = launched.Instances?.[0]?.InstanceId ?? '';
-      queue.send({ MessageBody: JSON.stringify({ instanceId: id, reason: 'tag-change' }), MessageGroupId: id, MessageDeduplicationId: 'b1' });
+      queue.send({
+        MessageBody: JSON.stringify({ instanceId: id, reason: 'tag-change' }),
+        MessageGroupId: id,
+        MessageDeduplicationId: 'b1',
+      });
       const mod = (await import(pathToFileURL(join(dir, HANDLERS.reconcile ?? '')).href)) as {
         handler: (event: SQSEvent, ctx: typeof context) => Promise<SQSBatchResponse>;
       };
       const response = await mod.handler(queue.toEvent(queue.receive({ MaxNumberOfMessages: 1 })), context);
       expect(response).toEqual({ batchItemFailures: [] });
-      const owned = await region.ec2('DescribeAddresses', { Filters: [{ Name: 'tag:eip-autopilot:instance-id', Values: [id] }] });
+      const owned = await region.ec2('DescribeAddresses', {
+        Filters: [{ Name: 'tag:eip-autopilot:instance-id', Values: [id] }],
+      });
       expect(owned.Addresses?.filter((a) => a.AssociationId)).toHaveLength(3);
       const instance = (await region.ec2('DescribeInstances', { InstanceIds: [id] })).Reservations?.[0]?.Instances?.[0];
       expect(instance?.Tags?.find((t) => t.Key === 'eip-autopilot:status')?.Value).toBe('syncing 3/3');

@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
-const { inlineSchemaKeys } = require('../../infra/esbuild-plugins.cjs') as { inlineSchemaKeys: (code: string) => string };
+const { inlineSchemaKeys } = require('../../infra/esbuild-plugins.cjs') as {
+  inlineSchemaKeys: (code: string) => string;
+};
 
 describe('Function: inlineSchemaKeys (infra/esbuild-plugins.cjs)', () => {
   it('turns computed keys naming top-level string constants into literal keys: the same object', () => {

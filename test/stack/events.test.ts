@@ -104,10 +104,10 @@ describe('EventBridge rules of the packaged stack', () => {
           JSON.stringify(p.Properties?.SourceArn) === JSON.stringify({ 'Fn::GetAtt': [r.logicalId, 'Arn'] }) &&
           p.Properties?.Principal === 'events.amazonaws.com',
       );
-      const invoked = allowed.map((p) => (p.Properties as { FunctionName: { 'Fn::GetAtt': string[] } }).FunctionName['Fn::GetAtt'][0]);
-      expect(invoked).toEqual(
-        r.targets.map((t) => t.functionLogicalId),
+      const invoked = allowed.map(
+        (p) => (p.Properties as { FunctionName: { 'Fn::GetAtt': string[] } }).FunctionName['Fn::GetAtt'][0],
       );
+      expect(invoked).toEqual(r.targets.map((t) => t.functionLogicalId));
     }
   });
 });

@@ -55,36 +55,72 @@ describe('cfn-guard: infra/guard/least-privilege.guard', () => {
   });
 
   it.each([
-    ['a wildcard action', 'no_wildcard_actions_in_roles', (t: CfnTemplate) => {
-      statement(t, 'SweepRole', 'DescribeNeedsStar').Action = ['ec2:Describe*'];
-    }],
-    ['a service-wide action in a list', 'no_wildcard_actions_in_roles', (t: CfnTemplate) => {
-      statement(t, 'IntakeRole', 'EnqueueJobs').Action = ['sqs:SendMessage', 'sqs:*'];
-    }],
-    ['SendCommand on any document', 'send_command_scoped_to_guest_document', (t: CfnTemplate) => {
-      statement(t, 'ReconcileRole', 'RunGuestDocument').Resource = '*';
-    }],
-    ['SendCommand on another document', 'send_command_scoped_to_guest_document', (t: CfnTemplate) => {
-      statement(t, 'ReconcileRole', 'RunGuestDocument').Resource = {
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
-        'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript',
-      };
-    }],
-    ['SendCommand on any instance without a tag condition', 'send_command_scoped_to_guest_document', (t: CfnTemplate) => {
-      delete statement(t, 'ReconcileRole', 'RunOnCountTaggedInstances').Condition;
-    }],
-    ['ReleaseAddress without the ownership condition', 'release_only_owned_addresses', (t: CfnTemplate) => {
-      delete statement(t, 'ReconcileRole', 'ReleaseOnlyOwned').Condition;
-    }],
-    ['ReleaseAddress on every resource', 'release_only_owned_addresses', (t: CfnTemplate) => {
-      statement(t, 'ReconcileRole', 'ReleaseOnlyOwned').Resource = '*';
-    }],
-    ['an unencrypted queue', 'queues_encrypted', (t: CfnTemplate) => {
-      delete propertiesOf(t, 'JobQueue').SqsManagedSseEnabled;
-    }],
-    ['a job queue without a DLQ', 'job_queue_has_dlq', (t: CfnTemplate) => {
-      delete propertiesOf(t, 'JobQueue').RedrivePolicy;
-    }],
+    [
+      'a wildcard action',
+      'no_wildcard_actions_in_roles',
+      (t: CfnTemplate) => {
+        statement(t, 'SweepRole', 'DescribeNeedsStar').Action = ['ec2:Describe*'];
+      },
+    ],
+    [
+      'a service-wide action in a list',
+      'no_wildcard_actions_in_roles',
+      (t: CfnTemplate) => {
+        statement(t, 'IntakeRole', 'EnqueueJobs').Action = ['sqs:SendMessage', 'sqs:*'];
+      },
+    ],
+    [
+      'SendCommand on any document',
+      'send_command_scoped_to_guest_document',
+      (t: CfnTemplate) => {
+        statement(t, 'ReconcileRole', 'RunGuestDocument').Resource = '*';
+      },
+    ],
+    [
+      'SendCommand on another document',
+      'send_command_scoped_to_guest_document',
+      (t: CfnTemplate) => {
+        statement(t, 'ReconcileRole', 'RunGuestDocument').Resource = {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
+          'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript',
+        };
+      },
+    ],
+    [
+      'SendCommand on any instance without a tag condition',
+      'send_command_scoped_to_guest_document',
+      (t: CfnTemplate) => {
+        delete statement(t, 'ReconcileRole', 'RunOnCountTaggedInstances').Condition;
+      },
+    ],
+    [
+      'ReleaseAddress without the ownership condition',
+      'release_only_owned_addresses',
+      (t: CfnTemplate) => {
+        delete statement(t, 'ReconcileRole', 'ReleaseOnlyOwned').Condition;
+      },
+    ],
+    [
+      'ReleaseAddress on every resource',
+      'release_only_owned_addresses',
+      (t: CfnTemplate) => {
+        statement(t, 'ReconcileRole', 'ReleaseOnlyOwned').Resource = '*';
+      },
+    ],
+    [
+      'an unencrypted queue',
+      'queues_encrypted',
+      (t: CfnTemplate) => {
+        delete propertiesOf(t, 'JobQueue').SqsManagedSseEnabled;
+      },
+    ],
+    [
+      'a job queue without a DLQ',
+      'job_queue_has_dlq',
+      (t: CfnTemplate) => {
+        delete propertiesOf(t, 'JobQueue').RedrivePolicy;
+      },
+    ],
   ])('fails on %s (%s)', (name, rule, breakIt) => {
     const broken = structuredClone(template);
     breakIt(broken);

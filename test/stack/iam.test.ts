@@ -66,7 +66,13 @@ describe('IAM: what each function may call', () => {
 
   it('sweep may only read and enqueue (orphaned EIPs become jobs; reconcile releases them)', () => {
     expect(actionSet('SweepRole')).toEqual(
-      ['ec2:DescribeAddresses', 'ec2:DescribeInstances', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'].sort(),
+      [
+        'ec2:DescribeAddresses',
+        'ec2:DescribeInstances',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:SendMessage',
+      ].sort(),
     );
   });
 
@@ -99,7 +105,9 @@ describe('IAM: scoping', () => {
 
   it('only EIPs born tagged eip-autopilot:managed=true can be allocated or released', () => {
     for (const role of ROLES) {
-      for (const s of statements(role).filter((x) => actions(x).some((a) => /ReleaseAddress|AllocateAddress/.test(a)))) {
+      for (const s of statements(role).filter((x) =>
+        actions(x).some((a) => /ReleaseAddress|AllocateAddress/.test(a)),
+      )) {
         const key = actions(s).includes('ec2:AllocateAddress')
           ? 'aws:RequestTag/eip-autopilot:managed'
           : 'aws:ResourceTag/eip-autopilot:managed';

@@ -67,7 +67,9 @@ describe('Stack parameters (--param)', () => {
       ScheduleExpression: 'rate(1 hour)',
     });
     const statements = (
-      propertiesOf(template, 'ReconcileRole').Policies as { PolicyDocument: { Statement: { Sid: string; Condition?: unknown }[] } }[]
+      propertiesOf(template, 'ReconcileRole').Policies as {
+        PolicyDocument: { Statement: { Sid: string; Condition?: unknown }[] };
+      }[]
     ).flatMap((p) => p.PolicyDocument.Statement);
     expect(statements.find((s) => s.Sid === 'RunOnCountTaggedInstances')?.Condition).toEqual({
       StringLike: { 'ssm:resourceTag/public-ips': '*' },

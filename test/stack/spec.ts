@@ -59,12 +59,18 @@ function checkValue(value: unknown, type: TypeSpec, path: string, errors: string
       return;
     case 'integer':
     case 'number':
-      if (!(typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))))) {
+      if (
+        !(
+          typeof value === 'number' ||
+          (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)))
+        )
+      ) {
         errors.push(`${path}: expected a number`);
       }
       return;
     case 'boolean':
-      if (!(typeof value === 'boolean' || value === 'true' || value === 'false')) errors.push(`${path}: expected a boolean`);
+      if (!(typeof value === 'boolean' || value === 'true' || value === 'false'))
+        errors.push(`${path}: expected a boolean`);
       return;
     case 'json':
       if (!isObject(value) && !Array.isArray(value) && typeof value !== 'string') errors.push(`${path}: expected JSON`);
@@ -183,7 +189,8 @@ export function validateTemplate(template: CfnTemplate): string[] {
     if (typeof subText === 'string') {
       for (const [, variable] of subText.matchAll(/\$\{(?!!)([^}]+)\}/g)) {
         const [name, attribute] = (variable as string).split(/\.(.*)/);
-        if (!subVars.has(name as string)) checkTarget(name as string, attribute || undefined, `Fn::Sub \${${variable}}`);
+        if (!subVars.has(name as string))
+          checkTarget(name as string, attribute || undefined, `Fn::Sub \${${variable}}`);
       }
     }
   });

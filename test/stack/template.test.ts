@@ -27,37 +27,72 @@ describe('Packaged template: CloudFormation resource specification', () => {
   });
 
   it.each([
-    ['an unknown resource type', (t: CfnTemplate) => {
-      (t.Resources.JobQueue as { Type: string }).Type = 'AWS::SQS::Queues';
-    }, 'Resources.JobQueue: unknown resource type AWS::SQS::Queues'],
-    ['an unknown property', (t: CfnTemplate) => {
-      propertiesOf(t, 'JobQueue').VisibilityTimeoutSeconds = 360;
-    }, 'Resources.JobQueue.Properties.VisibilityTimeoutSeconds: unknown property'],
-    ['a missing required property', (t: CfnTemplate) => {
-      delete propertiesOf(t, 'GuestDocument').Content;
-    }, 'Resources.GuestDocument.Properties.Content: required property missing'],
-    ['an unknown nested property', (t: CfnTemplate) => {
-      const targets = propertiesOf(t, 'InstanceStateChangeRule').Targets as Record<string, unknown>[];
-      (targets[0] as Record<string, unknown>).FunctionArn = 'x';
-    }, 'Resources.InstanceStateChangeRule.Properties.Targets[0].FunctionArn: unknown property'],
-    ['a value outside the allowed values', (t: CfnTemplate) => {
-      propertiesOf(t, 'GuestDocument').DocumentFormat = 'YML';
-    }, 'Resources.GuestDocument.Properties.DocumentFormat: "YML" is not one of'],
-    ['a wrong primitive type', (t: CfnTemplate) => {
-      propertiesOf(t, 'JobQueue').FifoQueue = 'yes';
-    }, 'Resources.JobQueue.Properties.FifoQueue: expected a boolean'],
-    ['a GetAtt of an attribute the type does not have', (t: CfnTemplate) => {
-      const dims = propertiesOf(t, 'DeadLetterQueueNotEmptyAlarm').Dimensions as { Value: unknown }[];
-      (dims[0] as { Value: unknown }).Value = { 'Fn::GetAtt': ['JobDeadLetterQueue', 'Name'] };
-    }, 'Fn::GetAtt JobDeadLetterQueue.Name: AWS::SQS::Queue has no attribute Name'],
-    ['a Ref to a missing resource', (t: CfnTemplate) => {
-      propertiesOf(t, 'GuestSyncAssociation').Name = { Ref: 'GuestDoc' };
-    }, 'Ref GuestDoc: reference to unknown resource GuestDoc'],
+    [
+      'an unknown resource type',
+      (t: CfnTemplate) => {
+        (t.Resources.JobQueue as { Type: string }).Type = 'AWS::SQS::Queues';
+      },
+      'Resources.JobQueue: unknown resource type AWS::SQS::Queues',
+    ],
+    [
+      'an unknown property',
+      (t: CfnTemplate) => {
+        propertiesOf(t, 'JobQueue').VisibilityTimeoutSeconds = 360;
+      },
+      'Resources.JobQueue.Properties.VisibilityTimeoutSeconds: unknown property',
+    ],
+    [
+      'a missing required property',
+      (t: CfnTemplate) => {
+        delete propertiesOf(t, 'GuestDocument').Content;
+      },
+      'Resources.GuestDocument.Properties.Content: required property missing',
+    ],
+    [
+      'an unknown nested property',
+      (t: CfnTemplate) => {
+        const targets = propertiesOf(t, 'InstanceStateChangeRule').Targets as Record<string, unknown>[];
+        (targets[0] as Record<string, unknown>).FunctionArn = 'x';
+      },
+      'Resources.InstanceStateChangeRule.Properties.Targets[0].FunctionArn: unknown property',
+    ],
+    [
+      'a value outside the allowed values',
+      (t: CfnTemplate) => {
+        propertiesOf(t, 'GuestDocument').DocumentFormat = 'YML';
+      },
+      'Resources.GuestDocument.Properties.DocumentFormat: "YML" is not one of',
+    ],
+    [
+      'a wrong primitive type',
+      (t: CfnTemplate) => {
+        propertiesOf(t, 'JobQueue').FifoQueue = 'yes';
+      },
+      'Resources.JobQueue.Properties.FifoQueue: expected a boolean',
+    ],
+    [
+      'a GetAtt of an attribute the type does not have',
+      (t: CfnTemplate) => {
+        const dims = propertiesOf(t, 'DeadLetterQueueNotEmptyAlarm').Dimensions as { Value: unknown }[];
+        (dims[0] as { Value: unknown }).Value = { 'Fn::GetAtt': ['JobDeadLetterQueue', 'Name'] };
+      },
+      'Fn::GetAtt JobDeadLetterQueue.Name: AWS::SQS::Queue has no attribute Name',
+    ],
+    [
+      'a Ref to a missing resource',
+      (t: CfnTemplate) => {
+        propertiesOf(t, 'GuestSyncAssociation').Name = { Ref: 'GuestDoc' };
+      },
+      'Ref GuestDoc: reference to unknown resource GuestDoc',
+    ],
   ])('fails on %s', (_name, breakIt, expected) => {
     const broken = structuredClone(template);
     breakIt(broken);
     const errors = validateTemplate(broken);
-    expect(errors.some((e) => e.startsWith(expected)), errors.join('\n')).toBe(true);
+    expect(
+      errors.some((e) => e.startsWith(expected)),
+      errors.join('\n'),
+    ).toBe(true);
   });
 });
 

@@ -25,8 +25,16 @@ describe('Function: sweep', () => {
   });
 
   it('builds one job per drifted instance, deduplicated per sweep run', () => {
-    expect(sweepJobs({ scanned: 1, drifted: [{ instanceId: 'i-00000000000000001', drift: 'above-desired-count' }] }, 'run-1')).toEqual([
-      { job: { instanceId: 'i-00000000000000001', reason: 'sweep:above-desired-count' }, deduplicationId: 'run-1-i-00000000000000001' },
+    expect(
+      sweepJobs(
+        { scanned: 1, drifted: [{ instanceId: 'i-00000000000000001', drift: 'above-desired-count' }] },
+        'run-1',
+      ),
+    ).toEqual([
+      {
+        job: { instanceId: 'i-00000000000000001', reason: 'sweep:above-desired-count' },
+        deduplicationId: 'run-1-i-00000000000000001',
+      },
     ]);
   });
 });

@@ -136,7 +136,14 @@ interface AddressRec {
 
 /** Change notifications for the lab (1:1 NAT, IMDS): not AWS events, the region's own hooks. */
 export type Ec2Change =
-  | { type: 'address-associated' | 'address-disassociated'; allocationId: string; publicIp: string; eniId: string; privateIp: string; instanceId?: string }
+  | {
+      type: 'address-associated' | 'address-disassociated';
+      allocationId: string;
+      publicIp: string;
+      eniId: string;
+      privateIp: string;
+      instanceId?: string;
+    }
   | { type: 'network-changed'; instanceId: string };
 
 /** One ENI as IMDS describes it. */
@@ -178,12 +185,14 @@ function validateTags(tags: { Key?: string; Value?: string }[]): [string, string
   for (const t of tags) {
     const key = t.Key;
     if (key === undefined || key === '') throw err('InvalidParameterValue', 'Tag key must not be empty');
-    if (key.length > 128) throw err('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters: ${key}`);
+    if (key.length > 128)
+      throw err('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters: ${key}`);
     if (key.toLowerCase().startsWith('aws:')) {
       throw err('InvalidParameterValue', "Tag keys starting with 'aws:' are reserved for internal use");
     }
     const value = t.Value ?? '';
-    if (value.length > 256) throw err('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters for key ${key}`);
+    if (value.length > 256)
+      throw err('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters for key ${key}`);
     out.push([key, value]);
   }
   return out;
@@ -246,13 +255,26 @@ export class Ec2Model {
     const [net, bits] = cidr.split('/');
     const id = `subnet-${this.ctx.rng.hex(17)}`;
     // AWS reserves the first four addresses (network, router, DNS, future) and the last one (broadcast).
-    this.subnets.set(id, { id, vpcId: this.vpcId, az, cidr, base: ipv4ToInt(net ?? ''), size: 2 ** (32 - Number(bits)), cursor: 4 });
+    this.subnets.set(id, {
+      id,
+      vpcId: this.vpcId,
+      az,
+      cidr,
+      base: ipv4ToInt(net ?? ''),
+      size: 2 ** (32 - Number(bits)),
+      cursor: 4,
+    });
     return id;
   }
 
   /** Subnets of the VPC, for the lab and the demo (there is no DescribeSubnets action yet). */
   subnetList(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string }[] {
-    return [...this.subnets.values()].map((s) => ({ SubnetId: s.id, CidrBlock: s.cidr, AvailabilityZone: s.az, VpcId: s.vpcId }));
+    return [...this.subnets.values()].map((s) => ({
+      SubnetId: s.id,
+      CidrBlock: s.cidr,
+      AvailabilityZone: s.az,
+      VpcId: s.vpcId,
+    }));
   }
 
   /** Subscribes to internal changes (associations, ENI changes) — used by the lab to update NAT and IMDS. */
@@ -310,7 +332,11 @@ export class Ec2Model {
     const now = this.ctx.now();
     let removed = false;
     for (const inst of this.instances.values()) {
-      if (inst.state === 'terminated' && inst.terminatedAt !== undefined && now - inst.terminatedAt >= this.opts.terminatedVisibleMs) {
+      if (
+        inst.state === 'terminated' &&
+        inst.terminatedAt !== undefined &&
+        now - inst.terminatedAt >= this.opts.terminatedVisibleMs
+      ) {
         this.instances.delete(inst.id);
         removed = true;
       }
@@ -385,10 +411,12 @@ export class Ec2Model {
         networkCard: 0,
         subnetCidr: this.subnet(eni.subnetId).cidr,
         privateIps: [...eni.ips],
-        publicIps: Object.fromEntries(eni.ips.flatMap((ip) => {
-          const addr = this.eipAt(eni.id, ip);
-          return addr ? [[ip, addr.publicIp]] : [];
-        })),
+        publicIps: Object.fromEntries(
+          eni.ips.flatMap((ip) => {
+            const addr = this.eipAt(eni.id, ip);
+            return addr ? [[ip, addr.publicIp]] : [];
+          }),
+        ),
       })),
     };
   }
@@ -447,7 +475,8 @@ export class Ec2Model {
     if (!ids || ids.length === 0) throw err('MissingParameter', 'The request must contain the parameter InstanceId');
     for (const id of ids) if (!INSTANCE_ID.test(id)) throw err('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
     const missing = ids.filter((id) => !this.visible(id));
-    if (missing.length > 0) throw err('InvalidInstanceID.NotFound', plural(missing, 'The instance ID', 'The instance IDs'));
+    if (missing.length > 0)
+      throw err('InvalidInstanceID.NotFound', plural(missing, 'The instance ID', 'The instance IDs'));
     return ids.map((id) => this.instances.get(id) as InstanceRec);
   }
 
@@ -518,7 +547,10 @@ export class Ec2Model {
       if (!this.ipOwner.has(ip) && !exclude.has(ip)) picked.push(ip);
     }
     if (picked.length < count) {
-      throw err('InsufficientFreeAddressesInSubnet', `The specified subnet ${subnet.id} does not have enough free addresses to satisfy the request.`);
+      throw err(
+        'InsufficientFreeAddressesInSubnet',
+        `The specified subnet ${subnet.id} does not have enough free addresses to satisfy the request.`,
+      );
     }
     const last = picked[picked.length - 1];
     if (last) subnet.cursor = 4 + ((ipv4ToInt(last) - subnet.base - 4 + 1) % usable);
@@ -534,9 +566,24 @@ export class Ec2Model {
     }
   }
 
-  private newEni(subnet: SubnetRec, ips: string[], groups: string[], description: string, tags: Map<string, string>): EniRec {
+  private newEni(
+    subnet: SubnetRec,
+    ips: string[],
+    groups: string[],
+    description: string,
+    tags: Map<string, string>,
+  ): EniRec {
     const mac = ['0e', ...Array.from({ length: 5 }, () => this.ctx.rng.hex(2))].join(':');
-    const eni: EniRec = { id: `eni-${this.ctx.rng.hex(17)}`, subnetId: subnet.id, description, mac, ips, groups, tags, sourceDestCheck: true };
+    const eni: EniRec = {
+      id: `eni-${this.ctx.rng.hex(17)}`,
+      subnetId: subnet.id,
+      description,
+      mac,
+      ips,
+      groups,
+      tags,
+      sourceDestCheck: true,
+    };
     for (const ip of ips) this.ipOwner.set(ip, eni.id);
     this.enis.set(eni.id, eni);
     return eni;
@@ -548,7 +595,8 @@ export class Ec2Model {
   }
 
   private publicDns(ip: string): string {
-    const suffix = this.ctx.region === 'us-east-1' ? 'compute-1.amazonaws.com' : `${this.ctx.region}.compute.amazonaws.com`;
+    const suffix =
+      this.ctx.region === 'us-east-1' ? 'compute-1.amazonaws.com' : `${this.ctx.region}.compute.amazonaws.com`;
     return `ec2-${ip.replaceAll('.', '-')}.${suffix}`;
   }
 
@@ -797,29 +845,55 @@ export class Ec2Model {
     const tags = tagSpecs(input.TagSpecifications, ['instance', 'network-interface', 'volume']);
     const nicSpecs = input.NetworkInterfaces ?? [];
     if (nicSpecs.length > 0 && (input.SubnetId || input.PrivateIpAddress || input.SecurityGroupIds)) {
-      throw err('InvalidParameterCombination', 'Network interfaces and an instance-level subnet ID, private IP or security groups may not be specified on the same request');
+      throw err(
+        'InvalidParameterCombination',
+        'Network interfaces and an instance-level subnet ID, private IP or security groups may not be specified on the same request',
+      );
     }
-    const wanted = nicSpecs.length > 0 ? nicSpecs : [{ DeviceIndex: 0, SubnetId: input.SubnetId, PrivateIpAddress: input.PrivateIpAddress, Groups: input.SecurityGroupIds }];
-    if (!wanted.some((n) => n.DeviceIndex === 0)) throw err('InvalidParameterValue', 'A network interface at device index 0 is required');
-    if (wanted.length > spec.maxEnis) throw err('AttachmentLimitExceeded', `Interface count ${wanted.length} exceeds the limit for ${type}`);
+    const wanted =
+      nicSpecs.length > 0
+        ? nicSpecs
+        : [
+            {
+              DeviceIndex: 0,
+              SubnetId: input.SubnetId,
+              PrivateIpAddress: input.PrivateIpAddress,
+              Groups: input.SecurityGroupIds,
+            },
+          ];
+    if (!wanted.some((n) => n.DeviceIndex === 0))
+      throw err('InvalidParameterValue', 'A network interface at device index 0 is required');
+    if (wanted.length > spec.maxEnis)
+      throw err('AttachmentLimitExceeded', `Interface count ${wanted.length} exceeds the limit for ${type}`);
     const devices = new Set<number>();
     for (const n of wanted) {
-      if (n.NetworkInterfaceId) throw err('InvalidParameterValue', 'Attaching existing network interfaces at launch is not modelled by the local region');
-      if (n.DeviceIndex === undefined || devices.has(n.DeviceIndex)) throw err('InvalidParameterValue', 'Each network interface needs a distinct DeviceIndex');
+      if (n.NetworkInterfaceId)
+        throw err(
+          'InvalidParameterValue',
+          'Attaching existing network interfaces at launch is not modelled by the local region',
+        );
+      if (n.DeviceIndex === undefined || devices.has(n.DeviceIndex))
+        throw err('InvalidParameterValue', 'Each network interface needs a distinct DeviceIndex');
       devices.add(n.DeviceIndex);
       if (1 + (n.SecondaryPrivateIpAddressCount ?? 0) > spec.ipv4PerEni) {
         throw err('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
       }
-      if (n.PrivateIpAddress && input.MaxCount > 1) throw err('InvalidParameterCombination', 'A private IP address cannot be given when launching more than one instance');
+      if (n.PrivateIpAddress && input.MaxCount > 1)
+        throw err(
+          'InvalidParameterCombination',
+          'A private IP address cannot be given when launching more than one instance',
+        );
     }
     const primarySubnet = this.subnet(wanted.find((n) => n.DeviceIndex === 0)?.SubnetId);
     const nics = wanted
       .map((n) => {
         const subnet = this.subnet(n.SubnetId ?? primarySubnet.id);
-        if (subnet.az !== primarySubnet.az) throw err('InvalidParameterValue', 'All network interfaces must be in the same Availability Zone');
+        if (subnet.az !== primarySubnet.az)
+          throw err('InvalidParameterValue', 'All network interfaces must be in the same Availability Zone');
         if (n.PrivateIpAddress) {
           this.checkIpInSubnet(subnet, n.PrivateIpAddress);
-          if (this.ipOwner.has(n.PrivateIpAddress)) throw err('InvalidIPAddress.InUse', `Address ${n.PrivateIpAddress} is in use.`);
+          if (this.ipOwner.has(n.PrivateIpAddress))
+            throw err('InvalidIPAddress.InUse', `Address ${n.PrivateIpAddress} is in use.`);
         }
         return { subnet, spec: n, groups: this.checkGroups(n.Groups) };
       })
@@ -850,7 +924,13 @@ export class Ec2Model {
         const ips = nic.spec.PrivateIpAddress
           ? [nic.spec.PrivateIpAddress, ...this.freeIps(nic.subnet, count - 1, new Set([nic.spec.PrivateIpAddress]))]
           : this.freeIps(nic.subnet, count);
-        const eni = this.newEni(nic.subnet, ips, nic.groups, nic.spec.Description ?? '', new Map(tags.get('network-interface') ?? []));
+        const eni = this.newEni(
+          nic.subnet,
+          ips,
+          nic.groups,
+          nic.spec.Description ?? '',
+          new Map(tags.get('network-interface') ?? []),
+        );
         this.setAttachment(eni, {
           id: `eni-attach-${this.ctx.rng.hex(17)}`,
           instanceId: inst.id,
@@ -884,7 +964,10 @@ export class Ec2Model {
   DescribeInstances(input: DescribeInstancesRequest): DescribeInstancesResult {
     const max = checkMaxResults(input.MaxResults, 5, 1000);
     if (max !== undefined && input.InstanceIds && input.InstanceIds.length > 0) {
-      throw err('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+      throw err(
+        'InvalidParameterCombination',
+        'The parameter instancesSet cannot be used with the parameter maxResults',
+      );
     }
     const predicate = compileFilters(input.Filters, this.instanceReaders, (i) => i.tags);
     let candidates: InstanceRec[];
@@ -922,10 +1005,7 @@ export class Ec2Model {
     };
   }
 
-  private transition(
-    ids: string[] | undefined,
-    apply: (inst: InstanceRec) => void,
-  ): InstanceStateChange[] {
+  private transition(ids: string[] | undefined, apply: (inst: InstanceRec) => void): InstanceStateChange[] {
     const list = this.instancesFor(ids);
     const before = list.map((i) => i.state);
     for (const inst of list) apply(inst);
@@ -950,7 +1030,10 @@ export class Ec2Model {
   StopInstances(input: StopInstancesRequest): StopInstancesResult {
     for (const inst of this.instancesFor(input.InstanceIds)) {
       if (inst.state === 'pending' || inst.state === 'shutting-down' || inst.state === 'terminated') {
-        throw err('IncorrectInstanceState', `This instance '${inst.id}' is not in a state from which it can be stopped.`);
+        throw err(
+          'IncorrectInstanceState',
+          `This instance '${inst.id}' is not in a state from which it can be stopped.`,
+        );
       }
     }
     return {
@@ -963,7 +1046,10 @@ export class Ec2Model {
   StartInstances(input: StartInstancesRequest): StartInstancesResult {
     for (const inst of this.instancesFor(input.InstanceIds)) {
       if (inst.state === 'stopping' || inst.state === 'shutting-down' || inst.state === 'terminated') {
-        throw err('IncorrectInstanceState', `The instance '${inst.id}' is not in a state from which it can be started.`);
+        throw err(
+          'IncorrectInstanceState',
+          `The instance '${inst.id}' is not in a state from which it can be started.`,
+        );
       }
     }
     return {
@@ -975,7 +1061,8 @@ export class Ec2Model {
 
   DescribeInstanceTypes(input: DescribeInstanceTypesRequest): DescribeInstanceTypesResult {
     const max = checkMaxResults(input.MaxResults, 5, 100);
-    const names = input.InstanceTypes && input.InstanceTypes.length > 0 ? [...input.InstanceTypes] : Object.keys(INSTANCE_TYPES);
+    const names =
+      input.InstanceTypes && input.InstanceTypes.length > 0 ? [...input.InstanceTypes] : Object.keys(INSTANCE_TYPES);
     const unknown = names.filter((n) => !INSTANCE_TYPES[n]);
     if (unknown.length > 0) {
       throw err('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
@@ -996,7 +1083,9 @@ export class Ec2Model {
           MaximumNetworkInterfaces: s.maxEnis,
           MaximumNetworkCards: 1,
           DefaultNetworkCardIndex: 0,
-          NetworkCards: [{ NetworkCardIndex: 0, NetworkPerformance: s.networkPerformance, MaximumNetworkInterfaces: s.maxEnis }],
+          NetworkCards: [
+            { NetworkCardIndex: 0, NetworkPerformance: s.networkPerformance, MaximumNetworkInterfaces: s.maxEnis },
+          ],
           Ipv4AddressesPerInterface: s.ipv4PerEni,
           Ipv6AddressesPerInterface: s.ipv6PerEni,
           Ipv6Supported: true,
@@ -1016,10 +1105,15 @@ export class Ec2Model {
       'max-elastic-ips': ['5'],
       'vpc-max-elastic-ips': [String(this.opts.eipQuota)],
     };
-    const names = input.AttributeNames && input.AttributeNames.length > 0 ? [...input.AttributeNames] : Object.keys(all);
+    const names =
+      input.AttributeNames && input.AttributeNames.length > 0 ? [...input.AttributeNames] : Object.keys(all);
     const attributes: AccountAttribute[] = names.map((name) => {
       const values = all[name];
-      if (!values) throw err('InvalidParameterValue', `Value (${name}) for parameter attributeName is invalid. Unknown attribute.`);
+      if (!values)
+        throw err(
+          'InvalidParameterValue',
+          `Value (${name}) for parameter attributeName is invalid. Unknown attribute.`,
+        );
       return { AttributeName: name, AttributeValues: values.map((AttributeValue) => ({ AttributeValue })) };
     });
     return { AccountAttributes: attributes };
@@ -1055,7 +1149,8 @@ export class Ec2Model {
     const targets = resources.map((id) => this.taggable(id));
     for (const t of targets) {
       const keys = new Set([...t.tags.keys(), ...tags.map(([k]) => k)]);
-      if (keys.size > 50) throw err('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded');
+      if (keys.size > 50)
+        throw err('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded');
     }
     for (const t of targets) {
       const changed = tags.filter(([k, v]) => t.tags.get(k) !== v).map(([k]) => k);
@@ -1094,7 +1189,10 @@ export class Ec2Model {
     const predicate = compileFilters(input.Filters, this.eniReaders, (e) => e.tags);
     const ids = input.NetworkInterfaceIds ?? [];
     if (ids.length > 0 && max !== undefined) {
-      throw err('InvalidParameterCombination', 'The parameter NetworkInterfaceIds cannot be used with the parameter maxResults');
+      throw err(
+        'InvalidParameterCombination',
+        'The parameter NetworkInterfaceIds cannot be used with the parameter maxResults',
+      );
     }
     const candidates = ids.length > 0 ? ids.map((id) => this.eni(id)) : [...this.enis.values()];
     const matching = candidates.filter(predicate);
@@ -1113,7 +1211,10 @@ export class Ec2Model {
       const seen = this.eniTokens.get(ClientToken);
       if (seen) {
         if (seen.fingerprint !== fingerprint) {
-          throw err('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is different from the one you are creating.');
+          throw err(
+            'IdempotentParameterMismatch',
+            'The client token you have provided is associated with a resource that is different from the one you are creating.',
+          );
         }
         const existing = this.enis.get(seen.eniId);
         if (existing) return { NetworkInterface: this.describeEni(existing), ClientToken };
@@ -1122,13 +1223,19 @@ export class Ec2Model {
     if (!input.SubnetId) throw err('MissingParameter', 'The request must contain the parameter SubnetId');
     const subnet = this.subnet(input.SubnetId);
     const groups = this.checkGroups(input.Groups);
-    const tags = tagSpecs(input.TagSpecifications, ['network-interface']).get('network-interface') ?? new Map<string, string>();
+    const tags =
+      tagSpecs(input.TagSpecifications, ['network-interface']).get('network-interface') ?? new Map<string, string>();
     if (input.SecondaryPrivateIpAddressCount !== undefined && input.PrivateIpAddresses?.some((p) => !p.Primary)) {
-      throw err('InvalidParameterCombination', 'SecondaryPrivateIpAddressCount cannot be combined with secondary PrivateIpAddresses');
+      throw err(
+        'InvalidParameterCombination',
+        'SecondaryPrivateIpAddressCount cannot be combined with secondary PrivateIpAddresses',
+      );
     }
     const explicit = [
       ...(input.PrivateIpAddress ? [input.PrivateIpAddress] : []),
-      ...(input.PrivateIpAddresses ?? []).map((p) => p.PrivateIpAddress ?? '').filter((ip) => ip !== '' && ip !== input.PrivateIpAddress),
+      ...(input.PrivateIpAddresses ?? [])
+        .map((p) => p.PrivateIpAddress ?? '')
+        .filter((ip) => ip !== '' && ip !== input.PrivateIpAddress),
     ];
     for (const ip of explicit) {
       this.checkIpInSubnet(subnet, ip);
@@ -1144,8 +1251,10 @@ export class Ec2Model {
   AttachNetworkInterface(input: AttachNetworkInterfaceRequest): AttachNetworkInterfaceResult {
     const eni = this.eni(input.NetworkInterfaceId);
     const inst = this.instance(input.InstanceId);
-    if (input.DeviceIndex === undefined) throw err('MissingParameter', 'The request must contain the parameter DeviceIndex');
-    if ((input.NetworkCardIndex ?? 0) !== 0) throw err('InvalidParameterValue', 'Network card index must be 0 for this instance type');
+    if (input.DeviceIndex === undefined)
+      throw err('MissingParameter', 'The request must contain the parameter DeviceIndex');
+    if ((input.NetworkCardIndex ?? 0) !== 0)
+      throw err('InvalidParameterValue', 'Network card index must be 0 for this instance type');
     if (inst.state !== 'running' && inst.state !== 'stopped') {
       throw err('IncorrectInstanceState', `The instance '${inst.id}' is not in a valid state for this operation.`);
     }
@@ -1153,14 +1262,21 @@ export class Ec2Model {
     const spec = this.typeSpec(inst.type);
     const attached = this.enisOf(inst.id);
     if (attached.some((e) => e.attachment?.deviceIndex === input.DeviceIndex)) {
-      throw err('InvalidParameterValue', `Instance '${inst.id}' already has an interface attached at device index '${input.DeviceIndex}'.`);
+      throw err(
+        'InvalidParameterValue',
+        `Instance '${inst.id}' already has an interface attached at device index '${input.DeviceIndex}'.`,
+      );
     }
     if (attached.length + 1 > spec.maxEnis) {
       throw err('AttachmentLimitExceeded', `Interface count ${attached.length + 1} exceeds the limit for ${inst.type}`);
     }
-    if (eni.ips.length > spec.ipv4PerEni) throw err('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
+    if (eni.ips.length > spec.ipv4PerEni)
+      throw err('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
     if (this.subnet(eni.subnetId).az !== this.subnet(inst.subnetId).az) {
-      throw err('InvalidParameterCombination', 'You may not attach a network interface to an instance if they are not in the same availability zone');
+      throw err(
+        'InvalidParameterCombination',
+        'You may not attach a network interface to an instance if they are not in the same availability zone',
+      );
     }
     const attachmentId = `eni-attach-${this.ctx.rng.hex(17)}`;
     this.setAttachment(eni, {
@@ -1195,22 +1311,32 @@ export class Ec2Model {
 
   DeleteNetworkInterface(input: DeleteNetworkInterfaceRequest): Record<string, never> {
     const eni = this.eni(input.NetworkInterfaceId);
-    if (eni.attachment) throw err('InvalidNetworkInterface.InUse', `The network interface '${eni.id}' is currently in use.`);
+    if (eni.attachment)
+      throw err('InvalidNetworkInterface.InUse', `The network interface '${eni.id}' is currently in use.`);
     this.destroyEni(eni);
     return {};
   }
 
   ModifyNetworkInterfaceAttribute(input: ModifyNetworkInterfaceAttributeRequest): Record<string, never> {
     const eni = this.eni(input.NetworkInterfaceId);
-    const given = [input.Attachment, input.Description, input.Groups, input.SourceDestCheck].filter((v) => v !== undefined);
+    const given = [input.Attachment, input.Description, input.Groups, input.SourceDestCheck].filter(
+      (v) => v !== undefined,
+    );
     if (given.length !== 1) {
-      throw err('InvalidParameterCombination', 'Exactly one of Attachment, Description, Groups and SourceDestCheck must be given');
+      throw err(
+        'InvalidParameterCombination',
+        'Exactly one of Attachment, Description, Groups and SourceDestCheck must be given',
+      );
     }
     if (input.Attachment) {
       if (!eni.attachment || eni.attachment.id !== input.Attachment.AttachmentId) {
-        throw err('InvalidAttachmentID.NotFound', `Interface attachment '${input.Attachment.AttachmentId}' does not exist.`);
+        throw err(
+          'InvalidAttachmentID.NotFound',
+          `Interface attachment '${input.Attachment.AttachmentId}' does not exist.`,
+        );
       }
-      if (input.Attachment.DeleteOnTermination !== undefined) eni.attachment.deleteOnTermination = input.Attachment.DeleteOnTermination;
+      if (input.Attachment.DeleteOnTermination !== undefined)
+        eni.attachment.deleteOnTermination = input.Attachment.DeleteOnTermination;
     }
     if (input.Description) eni.description = input.Description.Value ?? '';
     if (input.Groups) eni.groups = this.checkGroups(input.Groups);
@@ -1223,7 +1349,10 @@ export class Ec2Model {
     const explicit = input.PrivateIpAddresses ?? [];
     const count = input.SecondaryPrivateIpAddressCount;
     if (explicit.length > 0 && count !== undefined) {
-      throw err('InvalidParameterCombination', 'PrivateIpAddresses and SecondaryPrivateIpAddressCount cannot both be given');
+      throw err(
+        'InvalidParameterCombination',
+        'PrivateIpAddresses and SecondaryPrivateIpAddressCount cannot both be given',
+      );
     }
     if (explicit.length === 0 && (count === undefined || count < 1)) {
       throw err('MissingParameter', 'Either PrivateIpAddresses or SecondaryPrivateIpAddressCount must be given');
@@ -1239,7 +1368,8 @@ export class Ec2Model {
       const owner = this.ipOwner.get(ip);
       if (owner === eni.id) throw err('InvalidParameterValue', `Address ${ip} is already assigned to ${eni.id}`);
       if (owner && !input.AllowReassignment) throw err('PrivateIpAddressInUse', `Address ${ip} is in use.`);
-      if (owner && this.enis.get(owner)?.ips[0] === ip) throw err('InvalidParameterValue', `Address ${ip} is a primary address and cannot be reassigned`);
+      if (owner && this.enis.get(owner)?.ips[0] === ip)
+        throw err('InvalidParameterValue', `Address ${ip} is a primary address and cannot be reassigned`);
     }
     const ips = explicit.length > 0 ? explicit : this.freeIps(subnet, adding);
     for (const ip of ips) {
@@ -1260,7 +1390,11 @@ export class Ec2Model {
       eni.ips.push(ip);
     }
     if (eni.attachment) this.changed({ type: 'network-changed', instanceId: eni.attachment.instanceId });
-    return { NetworkInterfaceId: eni.id, AssignedPrivateIpAddresses: ips.map((PrivateIpAddress) => ({ PrivateIpAddress })), AssignedIpv4Prefixes: [] };
+    return {
+      NetworkInterfaceId: eni.id,
+      AssignedPrivateIpAddresses: ips.map((PrivateIpAddress) => ({ PrivateIpAddress })),
+      AssignedIpv4Prefixes: [],
+    };
   }
 
   UnassignPrivateIpAddresses(input: UnassignPrivateIpAddressesRequest): Record<string, never> {
@@ -1268,8 +1402,10 @@ export class Ec2Model {
     const ips = input.PrivateIpAddresses ?? [];
     if (ips.length === 0) throw err('MissingParameter', 'The request must contain the parameter PrivateIpAddresses');
     for (const ip of ips) {
-      if (!eni.ips.includes(ip)) throw err('InvalidParameterValue', `Some of the specified addresses are not assigned to interface ${eni.id}`);
-      if (eni.ips[0] === ip) throw err('InvalidParameterValue', `The primary private IP address ${ip} cannot be unassigned`);
+      if (!eni.ips.includes(ip))
+        throw err('InvalidParameterValue', `Some of the specified addresses are not assigned to interface ${eni.id}`);
+      if (eni.ips[0] === ip)
+        throw err('InvalidParameterValue', `The primary private IP address ${ip} cannot be unassigned`);
     }
     for (const ip of ips) {
       // Undocumented in AWS (FACTS.md); we disassociate an EIP left on the address and keep it allocated.
@@ -1303,18 +1439,26 @@ export class Ec2Model {
   }
 
   AllocateAddress(input: AllocateAddressRequest): AllocateAddressResult {
-    if (input.Domain && input.Domain !== 'vpc') throw err('InvalidParameterValue', `Invalid value '${input.Domain}' for domain.`);
+    if (input.Domain && input.Domain !== 'vpc')
+      throw err('InvalidParameterValue', `Invalid value '${input.Domain}' for domain.`);
     if (input.PublicIpv4Pool && input.PublicIpv4Pool !== 'amazon') {
       throw err('InvalidPublicIpv4PoolID.NotFound', `The public IPv4 pool '${input.PublicIpv4Pool}' does not exist`);
     }
     // Everything is validated before the address exists: TagSpecifications are atomic with the allocation.
     const tags = tagSpecs(input.TagSpecifications, ['elastic-ip']).get('elastic-ip') ?? new Map<string, string>();
-    if (this.addresses.size >= this.opts.eipQuota) throw err('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
+    if (this.addresses.size >= this.opts.eipQuota)
+      throw err('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
     const publicIp = this.nextPublicIp(input.Address);
     const addr: AddressRec = { allocationId: `eipalloc-${this.ctx.rng.hex(17)}`, publicIp, tags };
     this.publicInUse.add(publicIp);
     this.addresses.set(addr.allocationId, addr);
-    return { AllocationId: addr.allocationId, PublicIp: publicIp, Domain: 'vpc', PublicIpv4Pool: 'amazon', NetworkBorderGroup: this.ctx.region };
+    return {
+      AllocationId: addr.allocationId,
+      PublicIp: publicIp,
+      Domain: 'vpc',
+      PublicIpv4Pool: 'amazon',
+      NetworkBorderGroup: this.ctx.region,
+    };
   }
 
   AssociateAddress(input: AssociateAddressRequest): AssociateAddressResult {
@@ -1326,7 +1470,10 @@ export class Ec2Model {
     if (input.NetworkInterfaceId) {
       eni = this.eni(input.NetworkInterfaceId);
       if (input.InstanceId && eni.attachment?.instanceId !== input.InstanceId) {
-        throw err('InvalidParameterCombination', `Network interface '${eni.id}' is not attached to instance '${input.InstanceId}'`);
+        throw err(
+          'InvalidParameterCombination',
+          `Network interface '${eni.id}' is not attached to instance '${input.InstanceId}'`,
+        );
       }
     } else {
       const inst = this.instance(input.InstanceId);
@@ -1335,7 +1482,10 @@ export class Ec2Model {
       }
       const enis = this.enisOf(inst.id);
       if (enis.length > 1) {
-        throw err('InvalidInstanceID', `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the operation instead.`);
+        throw err(
+          'InvalidInstanceID',
+          `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the operation instead.`,
+        );
       }
       const primary = enis[0];
       if (!primary) throw err('InvalidInstanceID', `The instance '${inst.id}' has no network interface.`);
@@ -1344,16 +1494,25 @@ export class Ec2Model {
     const privateIp = input.PrivateIpAddress ?? eni.ips[0] ?? '';
     if (!eni.ips.includes(privateIp)) {
       // The error AWS returns here is undocumented (FACTS.md); InvalidParameterValue is the likely one.
-      throw err('InvalidParameterValue', `The private IP address ${privateIp} is not assigned to network interface ${eni.id}`);
+      throw err(
+        'InvalidParameterValue',
+        `The private IP address ${privateIp} is not assigned to network interface ${eni.id}`,
+      );
     }
     const occupant = this.eipAt(eni.id, privateIp);
     const allow = input.AllowReassociation ?? true;
     if (!allow) {
       if (addr.association) {
-        throw err('Resource.AlreadyAssociated', `resource ${addr.allocationId} is already associated with associate-id ${addr.association.id}`);
+        throw err(
+          'Resource.AlreadyAssociated',
+          `resource ${addr.allocationId} is already associated with associate-id ${addr.association.id}`,
+        );
       }
       if (occupant && occupant !== addr) {
-        throw err('Resource.AlreadyAssociated', `resource ${eni.id} is already associated with associate-id ${occupant.association?.id}`);
+        throw err(
+          'Resource.AlreadyAssociated',
+          `resource ${eni.id} is already associated with associate-id ${occupant.association?.id}`,
+        );
       }
     }
     if (occupant && occupant !== addr) this.disassociate(occupant);
@@ -1375,7 +1534,8 @@ export class Ec2Model {
     let addr: AddressRec | undefined;
     if (input.AssociationId) {
       for (const a of this.addresses.values()) if (a.association?.id === input.AssociationId) addr = a;
-      if (!addr) throw err('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
+      if (!addr)
+        throw err('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
     } else {
       addr = this.address(undefined, input.PublicIp);
     }

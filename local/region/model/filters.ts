@@ -15,7 +15,10 @@ function compile(value: string): RegExp | string {
   if (compiled === undefined) {
     if (!/[*?]/.test(value)) compiled = value;
     else {
-      const escaped = value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+      const escaped = value
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
       compiled = new RegExp(`^${escaped}$`, 's');
     }
     globCache.set(value, compiled);
@@ -49,7 +52,8 @@ export function compileFilters<T>(
     const exact = new Set(compiled.filter((p): p is string => typeof p === 'string'));
     const globs = compiled.filter((p): p is RegExp => typeof p !== 'string');
     const any = (values: Iterable<string | undefined>): boolean => {
-      for (const v of values) if (v !== undefined && (exact.has(v) || globs.some((p) => matchesValue(p, v)))) return true;
+      for (const v of values)
+        if (v !== undefined && (exact.has(v) || globs.some((p) => matchesValue(p, v)))) return true;
       return false;
     };
     if (name.startsWith('tag:')) {
@@ -102,7 +106,10 @@ export function decodeToken(token: string | undefined): number {
 export function checkMaxResults(max: number | undefined, min: number, limit: number): number | undefined {
   if (max === undefined) return undefined;
   if (!Number.isInteger(max) || max < min || max > limit) {
-    throw err('InvalidParameterValue', `Value ( ${max} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${limit}.`);
+    throw err(
+      'InvalidParameterValue',
+      `Value ( ${max} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${limit}.`,
+    );
   }
   return max;
 }

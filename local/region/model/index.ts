@@ -138,7 +138,10 @@ export interface Region {
 }
 
 /** A clock tests move by hand: `const clock = manualClock(); createRegion({ clock: clock.now }); clock.advance(5000)`. */
-export function manualClock(start = Date.parse('2026-11-24T10:00:00Z')): { now: () => number; advance(ms: number): void } {
+export function manualClock(start = Date.parse('2026-11-24T10:00:00Z')): {
+  now: () => number;
+  advance(ms: number): void;
+} {
   let t = start;
   return {
     now: () => t,
@@ -198,7 +201,13 @@ export function createRegion(opts: RegionOptions = {}): Region {
     executions.push({ instanceId, script, env });
     return { exitCode: 0, stdout: '', stderr: '' };
   };
-  const ssm = new SsmModel(ctx, ec2, opts.agentRegistrationDelayMs ?? 0, opts.runner ?? defaultRunner, opts.commandPickupMs ?? 0);
+  const ssm = new SsmModel(
+    ctx,
+    ec2,
+    opts.agentRegistrationDelayMs ?? 0,
+    opts.runner ?? defaultRunner,
+    opts.commandPickupMs ?? 0,
+  );
 
   const delay = async (): Promise<void> => {
     const l = opts.latencyMs;
@@ -207,7 +216,13 @@ export function createRegion(opts: RegionOptions = {}): Region {
     await new Promise((resolve) => setTimeout(resolve, ms));
   };
 
-  async function invoke(service: 'ec2' | 'ssm', action: string, input: unknown, target: object, known: readonly string[]): Promise<unknown> {
+  async function invoke(
+    service: 'ec2' | 'ssm',
+    action: string,
+    input: unknown,
+    target: object,
+    known: readonly string[],
+  ): Promise<unknown> {
     await delay();
     const record: CallRecord = { service, action, ok: true, at: now() };
     calls.push(record);
@@ -218,7 +233,9 @@ export function createRegion(opts: RegionOptions = {}): Region {
           : err('UnknownOperationException', `Unknown operation ${action}`);
       }
       if ((opts.throttleFraction ?? 0) > 0 && chaos.next() < (opts.throttleFraction ?? 0)) {
-        throw service === 'ec2' ? err('RequestLimitExceeded', 'Request limit exceeded.', 503) : err('ThrottlingException', 'Rate exceeded', 400);
+        throw service === 'ec2'
+          ? err('RequestLimitExceeded', 'Request limit exceeded.', 503)
+          : err('ThrottlingException', 'Rate exceeded', 400);
       }
       ec2.settle();
       // Copied in: the model must never keep a reference to the caller's objects.
@@ -230,7 +247,8 @@ export function createRegion(opts: RegionOptions = {}): Region {
     } catch (e) {
       record.ok = false;
       record.error = e instanceof Error ? e.name : 'InternalError';
-      if (!(e instanceof RegionError)) throw err('InternalError', `Internal error in the local region: ${(e as Error).message}`, 500);
+      if (!(e instanceof RegionError))
+        throw err('InternalError', `Internal error in the local region: ${(e as Error).message}`, 500);
       throw e;
     }
   }

@@ -142,8 +142,10 @@ function parseDocument(content: string, format: string): ParsedDocument {
   }
   const doc = raw as { schemaVersion?: unknown; description?: unknown; parameters?: unknown; mainSteps?: unknown };
   if (!doc || typeof doc !== 'object') throw err('InvalidDocumentContent', 'Document content must be an object');
-  if (doc.schemaVersion !== '2.2') throw err('InvalidDocumentContent', 'Only schemaVersion 2.2 Command documents are modelled');
-  if (!Array.isArray(doc.mainSteps) || doc.mainSteps.length === 0) throw err('InvalidDocumentContent', 'mainSteps must be a non-empty list');
+  if (doc.schemaVersion !== '2.2')
+    throw err('InvalidDocumentContent', 'Only schemaVersion 2.2 Command documents are modelled');
+  if (!Array.isArray(doc.mainSteps) || doc.mainSteps.length === 0)
+    throw err('InvalidDocumentContent', 'mainSteps must be a non-empty list');
   const steps = doc.mainSteps.map((step: unknown, i: number) => {
     const s = step as { action?: unknown; name?: unknown; inputs?: { runCommand?: unknown } };
     if (s.action !== 'aws:runShellScript') {
@@ -158,7 +160,8 @@ function parseDocument(content: string, format: string): ParsedDocument {
     return { name: s.name, script: lines.join('\n') };
   });
   const parameters = (doc.parameters ?? {}) as Record<string, DocParameter>;
-  if (typeof parameters !== 'object' || Array.isArray(parameters)) throw err('InvalidDocumentContent', 'parameters must be an object');
+  if (typeof parameters !== 'object' || Array.isArray(parameters))
+    throw err('InvalidDocumentContent', 'parameters must be an object');
   return {
     schemaVersion: '2.2',
     description: typeof doc.description === 'string' ? doc.description : undefined,
@@ -223,7 +226,12 @@ export class SsmModel {
 
   private version(doc: DocumentRec, wanted: string | undefined): { version: DocVersion; number: number } {
     const latest = doc.versions.length;
-    const number = wanted === undefined || wanted === '$DEFAULT' ? doc.defaultVersion : wanted === '$LATEST' ? latest : Number(wanted);
+    const number =
+      wanted === undefined || wanted === '$DEFAULT'
+        ? doc.defaultVersion
+        : wanted === '$LATEST'
+          ? latest
+          : Number(wanted);
     const version = Number.isInteger(number) ? doc.versions[number - 1] : undefined;
     if (!version) throw err('InvalidDocumentVersion', `Document version ${wanted} of ${doc.name} does not exist.`);
     return { version, number };
@@ -262,14 +270,24 @@ export class SsmModel {
       throw err('ValidationException', `Document name '${name}' is invalid or reserved.`);
     }
     if (this.documents.has(name)) throw err('DocumentAlreadyExists', 'Document with same name already exists.');
-    if ((input.DocumentType ?? 'Command') !== 'Command') throw err('InvalidDocumentType', 'Only Command documents are modelled');
+    if ((input.DocumentType ?? 'Command') !== 'Command')
+      throw err('InvalidDocumentType', 'Only Command documents are modelled');
     const format = (input.DocumentFormat ?? 'JSON') as 'JSON' | 'YAML';
     const content = input.Content ?? '';
     const parsed = parseDocument(content, format);
     const doc: DocumentRec = {
       name,
       type: 'Command',
-      versions: [{ content, format, parsed, hash: hashOf(content), created: new Date(this.ctx.now()), versionName: input.VersionName }],
+      versions: [
+        {
+          content,
+          format,
+          parsed,
+          hash: hashOf(content),
+          created: new Date(this.ctx.now()),
+          versionName: input.VersionName,
+        },
+      ],
       defaultVersion: 1,
       tags: (input.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),
     };
@@ -280,16 +298,28 @@ export class SsmModel {
   UpdateDocument(input: UpdateDocumentRequest): UpdateDocumentResult {
     const doc = this.doc(input.Name);
     const latest = doc.versions.length;
-    if (input.DocumentVersion !== undefined && input.DocumentVersion !== '$LATEST' && input.DocumentVersion !== String(latest)) {
+    if (
+      input.DocumentVersion !== undefined &&
+      input.DocumentVersion !== '$LATEST' &&
+      input.DocumentVersion !== String(latest)
+    ) {
       throw err('InvalidDocumentVersion', 'The document version must be $LATEST or the latest version number.');
     }
     const format = (input.DocumentFormat ?? 'JSON') as 'JSON' | 'YAML';
     const content = input.Content ?? '';
     const parsed = parseDocument(content, format);
     const hash = hashOf(content);
-    if (doc.versions.some((v) => v.hash === hash)) throw err('DuplicateDocumentContent', 'The content of the association document matches another document.');
+    if (doc.versions.some((v) => v.hash === hash))
+      throw err('DuplicateDocumentContent', 'The content of the association document matches another document.');
     // Like AWS, a new version does not become the default: UpdateDocumentDefaultVersion does that.
-    const version: DocVersion = { content, format, parsed, hash, created: new Date(this.ctx.now()), versionName: input.VersionName };
+    const version: DocVersion = {
+      content,
+      format,
+      parsed,
+      hash,
+      created: new Date(this.ctx.now()),
+      versionName: input.VersionName,
+    };
     doc.versions.push(version);
     return { DocumentDescription: this.describe(doc, doc.versions.length, version) };
   }
@@ -323,7 +353,10 @@ export class SsmModel {
 
   // ---------- Run Command ----------
 
-  private resolveDocument(name: string | undefined, wanted: string | undefined): { parsed: ParsedDocument; version: string } {
+  private resolveDocument(
+    name: string | undefined,
+    wanted: string | undefined,
+  ): { parsed: ParsedDocument; version: string } {
     if (name === 'AWS-RunShellScript') return { parsed: RUN_SHELL_SCRIPT, version: '1' };
     const doc = this.doc(name);
     const { number, version } = this.version(doc, wanted);
@@ -331,18 +364,26 @@ export class SsmModel {
   }
 
   /** Turns parameters into (script text, environment) per step; refuses what SSM would refuse. */
-  private render(parsed: ParsedDocument, given: Record<string, string[]>): { name: string; script: string; env: Record<string, string> }[] {
+  private render(
+    parsed: ParsedDocument,
+    given: Record<string, string[]>,
+  ): { name: string; script: string; env: Record<string, string> }[] {
     for (const key of Object.keys(given)) {
       if (!parsed.parameters[key]) throw err('InvalidParameters', `Parameter "${key}" is not defined in the document.`);
     }
     const values = new Map<string, string>();
     const env: Record<string, string> = {};
     for (const [name, p] of Object.entries(parsed.parameters)) {
-      const list = given[name] ?? (p.default === undefined ? undefined : Array.isArray(p.default) ? p.default.map(String) : [String(p.default)]);
+      const list =
+        given[name] ??
+        (p.default === undefined ? undefined : Array.isArray(p.default) ? p.default.map(String) : [String(p.default)]);
       if (list === undefined) throw err('InvalidParameters', `Parameter "${name}" is required but was not given.`);
       const value = list.join('\n');
       if (p.allowedPattern && !list.every((v) => new RegExp(p.allowedPattern as string).test(v))) {
-        throw err('InvalidParameters', `Parameter "${name}" "${value}" failed to satisfy constraint: allowedPattern ${p.allowedPattern}`);
+        throw err(
+          'InvalidParameters',
+          `Parameter "${name}" "${value}" failed to satisfy constraint: allowedPattern ${p.allowedPattern}`,
+        );
       }
       if (p.interpolationType === 'ENV_VAR') {
         // ENV_VAR keeps the value out of the script text: a {{ name }} reference becomes the variable itself.
@@ -361,14 +402,18 @@ export class SsmModel {
 
   SendCommand(input: SendCommandRequest): SendCommandResult {
     const ids = input.InstanceIds ?? [];
-    if (input.Targets && input.Targets.length > 0) throw err('InvalidParameters', 'Targets are not modelled by the local region: use InstanceIds');
+    if (input.Targets && input.Targets.length > 0)
+      throw err('InvalidParameters', 'Targets are not modelled by the local region: use InstanceIds');
     if (ids.length === 0) throw err('ValidationException', 'InstanceIds must contain at least one instance id');
     if (ids.length > 50) throw err('ValidationException', 'InstanceIds must contain at most 50 instance ids');
     const { parsed, version } = this.resolveDocument(input.DocumentName, input.DocumentVersion);
     const steps = this.render(parsed, (input.Parameters ?? {}) as Record<string, string[]>);
     const offline = ids.filter((id) => !this.online(id));
     if (offline.length > 0) {
-      throw err('InvalidInstanceId', `Instances [[${offline.join(', ')}]] not in a valid state for account ${this.ctx.account}`);
+      throw err(
+        'InvalidInstanceId',
+        `Instances [[${offline.join(', ')}]] not in a valid state for account ${this.ctx.account}`,
+      );
     }
     const now = this.ctx.now();
     const cmd: CommandRec = {
@@ -398,7 +443,10 @@ export class SsmModel {
     return { Command: this.commandView(cmd) };
   }
 
-  private async execute(cmd: CommandRec, steps: { name: string; script: string; env: Record<string, string> }[]): Promise<void> {
+  private async execute(
+    cmd: CommandRec,
+    steps: { name: string; script: string; env: Record<string, string> }[],
+  ): Promise<void> {
     // Give the caller its SendCommand answer first, as the real agent picks the command up asynchronously.
     if (this.pickupMs > 0) await new Promise((resolve) => setTimeout(resolve, this.pickupMs));
     else await Promise.resolve();
@@ -440,14 +488,19 @@ export class SsmModel {
   }
 
   private commandEvent(cmd: CommandRec): void {
-    this.ctx.emit('EC2 Command Status-change Notification', 'aws.ssm', [...cmd.invocations.keys()].map((id) => this.arn(id)), {
-      'command-id': cmd.id,
-      'document-name': cmd.documentName,
-      'expire-after': new Date(cmd.requested.getTime() + cmd.timeoutSeconds * 1000).toISOString(),
-      parameters: cmd.parameters,
-      'requested-date-time': cmd.requested.toISOString(),
-      status: cmd.status,
-    });
+    this.ctx.emit(
+      'EC2 Command Status-change Notification',
+      'aws.ssm',
+      [...cmd.invocations.keys()].map((id) => this.arn(id)),
+      {
+        'command-id': cmd.id,
+        'document-name': cmd.documentName,
+        'expire-after': new Date(cmd.requested.getTime() + cmd.timeoutSeconds * 1000).toISOString(),
+        parameters: cmd.parameters,
+        'requested-date-time': cmd.requested.toISOString(),
+        status: cmd.status,
+      },
+    );
   }
 
   private invocationEvent(cmd: CommandRec, instanceId: string, status: string): void {
@@ -492,7 +545,11 @@ export class SsmModel {
   GetCommandInvocation(input: GetCommandInvocationRequest): GetCommandInvocationResult {
     const cmd = input.CommandId ? this.commands.get(input.CommandId) : undefined;
     const inv = input.InstanceId ? cmd?.invocations.get(input.InstanceId) : undefined;
-    if (!cmd || !inv) throw err('InvocationDoesNotExist', 'The command ID and instance ID you specified did not match any invocations.');
+    if (!cmd || !inv)
+      throw err(
+        'InvocationDoesNotExist',
+        'The command ID and instance ID you specified did not match any invocations.',
+      );
     let plugin: PluginRec | undefined;
     if (input.PluginName) {
       plugin = inv.plugins.find((p) => p.name === input.PluginName);
@@ -527,8 +584,10 @@ export class SsmModel {
 
   ListCommandInvocations(input: ListCommandInvocationsRequest): ListCommandInvocationsResult {
     const max = input.MaxResults ?? 50;
-    if (!Number.isInteger(max) || max < 1 || max > 50) throw err('ValidationException', 'MaxResults must be between 1 and 50');
-    if (input.CommandId && !this.commands.has(input.CommandId)) throw err('InvalidCommandId', `Command ${input.CommandId} does not exist.`);
+    if (!Number.isInteger(max) || max < 1 || max > 50)
+      throw err('ValidationException', 'MaxResults must be between 1 and 50');
+    if (input.CommandId && !this.commands.has(input.CommandId))
+      throw err('InvalidCommandId', `Command ${input.CommandId} does not exist.`);
     const keep = invocationFilter(input.Filters ?? []);
     const all: CommandInvocation[] = [];
     // Newest first, as SSM lists them.
@@ -557,7 +616,10 @@ export class SsmModel {
                 ResponseCode: p.responseCode,
                 ResponseStartDateTime: p.start,
                 ResponseFinishDateTime: p.end,
-                Output: `${p.stdout}${p.stderr ? `\n----------ERROR-------\n${p.stderr}` : ''}`.slice(0, LIST_OUTPUT_LIMIT),
+                Output: `${p.stdout}${p.stderr ? `\n----------ERROR-------\n${p.stderr}` : ''}`.slice(
+                  0,
+                  LIST_OUTPUT_LIMIT,
+                ),
                 StandardOutputUrl: '',
                 StandardErrorUrl: '',
               }))
@@ -572,13 +634,17 @@ export class SsmModel {
 
   DescribeInstanceInformation(input: DescribeInstanceInformationRequest): DescribeInstanceInformationResult {
     const max = input.MaxResults ?? 50;
-    if (!Number.isInteger(max) || max < 5 || max > 50) throw err('ValidationException', 'MaxResults must be between 5 and 50');
+    if (!Number.isInteger(max) || max < 5 || max > 50)
+      throw err('ValidationException', 'MaxResults must be between 5 and 50');
     const wanted = new Map<string, string[]>();
     for (const f of input.Filters ?? []) wanted.set(f.Key ?? '', f.Values ?? []);
     for (const f of input.InstanceInformationFilterList ?? []) wanted.set(f.key ?? '', f.valueSet ?? []);
     for (const key of wanted.keys()) {
       if (!['InstanceIds', 'PingStatus', 'PlatformTypes', 'ResourceType'].includes(key)) {
-        throw err('InvalidInstanceInformationFilterValue', `The filter key ${key} is not modelled by the local region.`);
+        throw err(
+          'InvalidInstanceInformationFilterValue',
+          `The filter key ${key} is not modelled by the local region.`,
+        );
       }
     }
     const list: InstanceInformation[] = [];
@@ -598,19 +664,29 @@ export class SsmModel {
         PlatformVersion: '2023',
         ResourceType: 'EC2Instance',
         IPAddress: this.instances.primaryIp(id),
-        ComputerName: this.instances.primaryIp(id) ? `ip-${this.instances.primaryIp(id)?.replaceAll('.', '-')}.ec2.internal` : undefined,
+        ComputerName: this.instances.primaryIp(id)
+          ? `ip-${this.instances.primaryIp(id)?.replaceAll('.', '-')}.ec2.internal`
+          : undefined,
       };
       const match = (key: string, value: string | undefined) => {
         const values = wanted.get(key);
         return values === undefined || (value !== undefined && values.includes(value));
       };
-      if (match('InstanceIds', id) && match('PingStatus', info.PingStatus) && match('PlatformTypes', 'Linux') && match('ResourceType', 'EC2Instance')) {
+      if (
+        match('InstanceIds', id) &&
+        match('PingStatus', info.PingStatus) &&
+        match('PlatformTypes', 'Linux') &&
+        match('ResourceType', 'EC2Instance')
+      ) {
         list.push(info);
       }
     }
     const start = decodeToken(input.NextToken);
     const end = Math.min(list.length, start + max);
-    return { InstanceInformationList: list.slice(start, end), NextToken: end < list.length ? encodeToken(end) : undefined };
+    return {
+      InstanceInformationList: list.slice(start, end),
+      NextToken: end < list.length ? encodeToken(end) : undefined,
+    };
   }
 }
 

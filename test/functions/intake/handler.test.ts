@@ -18,7 +18,11 @@ afterAll(() => world.mocks.restore());
 function drain() {
   const got = queue.receive({ MaxNumberOfMessages: 10 });
   for (const m of got) queue.delete(m.ReceiptHandle);
-  return got.map((m) => ({ body: JSON.parse(m.Body), group: m.Attributes.MessageGroupId, dedup: m.Attributes.MessageDeduplicationId }));
+  return got.map((m) => ({
+    body: JSON.parse(m.Body),
+    group: m.Attributes.MessageGroupId,
+    dedup: m.Attributes.MessageDeduplicationId,
+  }));
 }
 
 describe('Function: intake handler', () => {
@@ -38,7 +42,11 @@ describe('Function: intake handler', () => {
   it('enqueues a CloudTrail CreateTags of our key with a per-instance dedup id', async () => {
     await handler(fixture('cloudtrail-create-tags'), context);
     expect(drain()).toEqual([
-      { body: { instanceId: FIXTURE_INSTANCE, reason: 'tag-change' }, group: FIXTURE_INSTANCE, dedup: `9c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f-${FIXTURE_INSTANCE}` },
+      {
+        body: { instanceId: FIXTURE_INSTANCE, reason: 'tag-change' },
+        group: FIXTURE_INSTANCE,
+        dedup: `9c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f-${FIXTURE_INSTANCE}`,
+      },
     ]);
   });
 

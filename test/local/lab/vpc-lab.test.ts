@@ -7,7 +7,10 @@ import { metadata } from '#local/lab/lab-server';
 import { createLab, type Lab, subnetGateway } from '#local/lab/vpc-lab';
 
 describe('Function: metadata', () => {
-  const inst = instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, card: 1, subnet: 1, hosts: [20], withoutEip: [20] }));
+  const inst = instance(
+    eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+    eni(2, { device: 1, card: 1, subnet: 1, hosts: [20], withoutEip: [20] }),
+  );
   const base = 'network/interfaces/macs/02:ea:00:00:00:01';
 
   it.each([
@@ -42,7 +45,9 @@ describeLab('Class: Lab', () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await createLab();
-    await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20] })));
+    await lab.apply(
+      instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] }), eni(2, { device: 1, subnet: 1, hosts: [20] })),
+    );
   });
   afterAll(async () => {
     await lab?.destroy();
@@ -63,7 +68,9 @@ describeLab('Class: Lab', () => {
     expect(links.stdout).toMatch(/eth0@\S+ .*link\/ether 02:ea:00:00:00:01/);
     expect(links.stdout).toMatch(/eth1@\S+ <BROADCAST,MULTICAST> .*link\/ether 02:ea:00:00:00:02/);
     expect((await lab.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth1'])).stdout).toBe('');
-    expect((await lab.exec(['ip', '-4', 'route', 'show', 'default'])).stdout.trim()).toBe('default via 10.0.0.1 dev eth0');
+    expect((await lab.exec(['ip', '-4', 'route', 'show', 'default'])).stdout.trim()).toBe(
+      'default via 10.0.0.1 dev eth0',
+    );
   });
 
   it('NATs a private IP to its EIP, and the VPC drops a source the ENI does not own', async () => {
@@ -78,7 +85,19 @@ describeLab('Class: Lab', () => {
   });
 
   it('switches IMDS down and back', async () => {
-    const probe = ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', 'http://169.254.169.254/latest/api/token'];
+    const probe = [
+      'curl',
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-X',
+      'PUT',
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 60',
+      'http://169.254.169.254/latest/api/token',
+    ];
     await lab.setImds('down');
     expect((await lab.exec(probe)).stdout).toBe('000');
     await lab.setImds('ok');

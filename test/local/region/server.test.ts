@@ -67,14 +67,23 @@ describe('Function: startRegionServer', () => {
     expect(filtered.Reservations?.[0]?.Instances?.[0]?.InstanceId).toBe(id);
 
     const types = await ec2c.send(new ec2.DescribeInstanceTypesCommand({ InstanceTypes: ['t3.micro'] }));
-    expect(types.InstanceTypes?.[0]?.NetworkInfo).toMatchObject({ MaximumNetworkInterfaces: 2, Ipv4AddressesPerInterface: 2 });
-    const attrs = await ec2c.send(new ec2.DescribeAccountAttributesCommand({ AttributeNames: ['vpc-max-elastic-ips' as never] }));
+    expect(types.InstanceTypes?.[0]?.NetworkInfo).toMatchObject({
+      MaximumNetworkInterfaces: 2,
+      Ipv4AddressesPerInterface: 2,
+    });
+    const attrs = await ec2c.send(
+      new ec2.DescribeAccountAttributesCommand({ AttributeNames: ['vpc-max-elastic-ips' as never] }),
+    );
     expect(attrs.AccountAttributes?.[0]?.AttributeValues?.[0]?.AttributeValue).toBe('3');
 
-    const assigned = await ec2c.send(new ec2.AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni0, SecondaryPrivateIpAddressCount: 1 }));
+    const assigned = await ec2c.send(
+      new ec2.AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni0, SecondaryPrivateIpAddressCount: 1 }),
+    );
     const secondary = assigned.AssignedPrivateIpAddresses?.[0]?.PrivateIpAddress ?? '';
     await expectError(
-      ec2c.send(new ec2.AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni0, SecondaryPrivateIpAddressCount: 1 })),
+      ec2c.send(
+        new ec2.AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni0, SecondaryPrivateIpAddressCount: 1 }),
+      ),
       'PrivateIpAddressLimitExceeded',
     );
 
@@ -82,11 +91,15 @@ describe('Function: startRegionServer', () => {
       new ec2.CreateNetworkInterfaceCommand({
         SubnetId: inst?.SubnetId,
         ClientToken: `${id}-1`,
-        TagSpecifications: [{ ResourceType: 'network-interface', Tags: [{ Key: 'eip-autopilot:managed', Value: 'true' }] }],
+        TagSpecifications: [
+          { ResourceType: 'network-interface', Tags: [{ Key: 'eip-autopilot:managed', Value: 'true' }] },
+        ],
       }),
     );
     const eni1 = created.NetworkInterface?.NetworkInterfaceId ?? '';
-    const attached = await ec2c.send(new ec2.AttachNetworkInterfaceCommand({ InstanceId: id, NetworkInterfaceId: eni1, DeviceIndex: 1 }));
+    const attached = await ec2c.send(
+      new ec2.AttachNetworkInterfaceCommand({ InstanceId: id, NetworkInterfaceId: eni1, DeviceIndex: 1 }),
+    );
     await ec2c.send(
       new ec2.ModifyNetworkInterfaceAttributeCommand({
         NetworkInterfaceId: eni1,
@@ -95,14 +108,23 @@ describe('Function: startRegionServer', () => {
     );
     const spare = await ec2c.send(new ec2.CreateNetworkInterfaceCommand({ SubnetId: inst?.SubnetId }));
     await expectError(
-      ec2c.send(new ec2.AttachNetworkInterfaceCommand({ InstanceId: id, NetworkInterfaceId: spare.NetworkInterface?.NetworkInterfaceId, DeviceIndex: 2 })),
+      ec2c.send(
+        new ec2.AttachNetworkInterfaceCommand({
+          InstanceId: id,
+          NetworkInterfaceId: spare.NetworkInterface?.NetworkInterfaceId,
+          DeviceIndex: 2,
+        }),
+      ),
       'AttachmentLimitExceeded',
     );
-    await ec2c.send(new ec2.DeleteNetworkInterfaceCommand({ NetworkInterfaceId: spare.NetworkInterface?.NetworkInterfaceId }));
+    await ec2c.send(
+      new ec2.DeleteNetworkInterfaceCommand({ NetworkInterfaceId: spare.NetworkInterface?.NetworkInterfaceId }),
+    );
 
     const tags = [{ ResourceType: 'elastic-ip' as const, Tags: [{ Key: 'eip-autopilot:instance-id', Value: id }] }];
     const allocs = [];
-    for (let k = 0; k < 3; k++) allocs.push(await ec2c.send(new ec2.AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: tags })));
+    for (let k = 0; k < 3; k++)
+      allocs.push(await ec2c.send(new ec2.AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: tags })));
     await expectError(ec2c.send(new ec2.AllocateAddressCommand({ Domain: 'vpc' })), 'AddressLimitExceeded');
     const targets: [string, string][] = [
       [eni0, inst?.PrivateIpAddress ?? ''],
@@ -113,42 +135,80 @@ describe('Function: startRegionServer', () => {
     for (const [k, [eni, ip]] of targets.entries()) {
       associations.push(
         await ec2c.send(
-          new ec2.AssociateAddressCommand({ AllocationId: allocs[k]?.AllocationId, NetworkInterfaceId: eni, PrivateIpAddress: ip, AllowReassociation: false }),
+          new ec2.AssociateAddressCommand({
+            AllocationId: allocs[k]?.AllocationId,
+            NetworkInterfaceId: eni,
+            PrivateIpAddress: ip,
+            AllowReassociation: false,
+          }),
         ),
       );
     }
     await expectError(
-      ec2c.send(new ec2.AssociateAddressCommand({ AllocationId: allocs[0]?.AllocationId, NetworkInterfaceId: eni1, AllowReassociation: false })),
+      ec2c.send(
+        new ec2.AssociateAddressCommand({
+          AllocationId: allocs[0]?.AllocationId,
+          NetworkInterfaceId: eni1,
+          AllowReassociation: false,
+        }),
+      ),
       'Resource.AlreadyAssociated',
     );
-    await expectError(ec2c.send(new ec2.AssociateAddressCommand({ AllocationId: allocs[0]?.AllocationId, InstanceId: id })), 'InvalidInstanceID');
+    await expectError(
+      ec2c.send(new ec2.AssociateAddressCommand({ AllocationId: allocs[0]?.AllocationId, InstanceId: id })),
+      'InvalidInstanceID',
+    );
 
     const addrs = await ec2c.send(
-      new ec2.DescribeAddressesCommand({ Filters: [{ Name: 'tag:eip-autopilot:instance-id', Values: [id] }, { Name: 'domain', Values: ['vpc'] }] }),
+      new ec2.DescribeAddressesCommand({
+        Filters: [
+          { Name: 'tag:eip-autopilot:instance-id', Values: [id] },
+          { Name: 'domain', Values: ['vpc'] },
+        ],
+      }),
     );
-    expect(addrs.Addresses?.map((a) => [a.NetworkInterfaceId, a.PrivateIpAddress, a.InstanceId])).toEqual(targets.map(([e, ip]) => [e, ip, id]));
+    expect(addrs.Addresses?.map((a) => [a.NetworkInterfaceId, a.PrivateIpAddress, a.InstanceId])).toEqual(
+      targets.map(([e, ip]) => [e, ip, id]),
+    );
     expect(addrs.Addresses?.[0]?.Tags).toEqual([{ Key: 'eip-autopilot:instance-id', Value: id }]);
-    const enis = await ec2c.send(new ec2.DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [id] }] }));
+    const enis = await ec2c.send(
+      new ec2.DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [id] }] }),
+    );
     expect(enis.NetworkInterfaces?.map((e) => e.PrivateIpAddresses?.map((p) => p.Association?.AllocationId))).toEqual([
       [allocs[0]?.AllocationId, allocs[1]?.AllocationId],
       [allocs[2]?.AllocationId],
     ]);
     expect(enis.NetworkInterfaces?.[1]?.TagSet).toEqual([{ Key: 'eip-autopilot:managed', Value: 'true' }]);
 
-    await expectError(ec2c.send(new ec2.ReleaseAddressCommand({ AllocationId: allocs[1]?.AllocationId })), 'InvalidIPAddress.InUse');
+    await expectError(
+      ec2c.send(new ec2.ReleaseAddressCommand({ AllocationId: allocs[1]?.AllocationId })),
+      'InvalidIPAddress.InUse',
+    );
     await ec2c.send(new ec2.DisassociateAddressCommand({ AssociationId: associations[1]?.AssociationId }));
-    await ec2c.send(new ec2.UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eni0, PrivateIpAddresses: [secondary] }));
+    await ec2c.send(
+      new ec2.UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eni0, PrivateIpAddresses: [secondary] }),
+    );
     await ec2c.send(new ec2.ReleaseAddressCommand({ AllocationId: allocs[1]?.AllocationId }));
 
     await ec2c.send(new ec2.StopInstancesCommand({ InstanceIds: [id] }));
     const started = await ec2c.send(new ec2.StartInstancesCommand({ InstanceIds: [id] }));
-    expect(started.StartingInstances?.[0]).toMatchObject({ PreviousState: { Name: 'stopped' }, CurrentState: { Name: 'pending' } });
+    expect(started.StartingInstances?.[0]).toMatchObject({
+      PreviousState: { Name: 'stopped' },
+      CurrentState: { Name: 'pending' },
+    });
     await ec2c.send(new ec2.DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'eip-count' }] }));
     const stillTagged = await ec2c.send(new ec2.DescribeInstancesCommand({ InstanceIds: [id] }));
     expect(stillTagged.Reservations?.[0]?.Instances?.[0]?.Tags?.map((t) => t.Key)).toEqual(['Name']);
 
     const detachable = await ec2c.send(new ec2.CreateNetworkInterfaceCommand({ SubnetId: inst?.SubnetId }));
-    const att = await ec2c.send(new ec2.AttachNetworkInterfaceCommand({ InstanceId: id, NetworkInterfaceId: detachable.NetworkInterface?.NetworkInterfaceId, DeviceIndex: 5 }))
+    const att = await ec2c
+      .send(
+        new ec2.AttachNetworkInterfaceCommand({
+          InstanceId: id,
+          NetworkInterfaceId: detachable.NetworkInterface?.NetworkInterfaceId,
+          DeviceIndex: 5,
+        }),
+      )
       .catch((e: Error) => e);
     expect(att).toMatchObject({ name: 'AttachmentLimitExceeded' });
     await ec2c.send(new ec2.DetachNetworkInterfaceCommand({ AttachmentId: attached.AttachmentId }));
@@ -160,15 +220,22 @@ describe('Function: startRegionServer', () => {
 
   it.each([
     ['InvalidInstanceID.NotFound', () => new ec2.TerminateInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })],
-    ['InvalidAllocationID.NotFound', () => new ec2.ReleaseAddressCommand({ AllocationId: 'eipalloc-0123456789abcdef0' })],
-    ['InvalidNetworkInterfaceID.NotFound', () => new ec2.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] })],
+    [
+      'InvalidAllocationID.NotFound',
+      () => new ec2.ReleaseAddressCommand({ AllocationId: 'eipalloc-0123456789abcdef0' }),
+    ],
+    [
+      'InvalidNetworkInterfaceID.NotFound',
+      () => new ec2.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] }),
+    ],
     ['InvalidParameterValue', () => new ec2.DescribeAddressesCommand({ Filters: [{ Name: 'bogus', Values: ['1'] }] })],
   ])('answers %s as EC2 does', async (code, command) => {
     await expectError(ec2c.send(command() as never), code);
   });
 
   it('refuses unknown actions and parameters like EC2', async () => {
-    const post = (body: string) => fetch(server.url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const post = (body: string) =>
+      fetch(server.url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const bad = await post('Action=DescribeAddresses&Version=2016-11-15&Filter.1.Nmae=domain');
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('<Code>UnknownParameter</Code>');
@@ -179,7 +246,10 @@ describe('Function: startRegionServer', () => {
   it('pages DescribeInstances with MaxResults/NextToken over the wire', async () => {
     await ec2c.send(new ec2.RunInstancesCommand({ ImageId: 'ami-1', MinCount: 12, MaxCount: 12 }));
     const ids: string[] = [];
-    for await (const page of ec2.paginateDescribeInstances({ client: ec2c, pageSize: 5 }, { Filters: [{ Name: 'instance-state-name', Values: ['running'] }] })) {
+    for await (const page of ec2.paginateDescribeInstances(
+      { client: ec2c, pageSize: 5 },
+      { Filters: [{ Name: 'instance-state-name', Values: ['running'] }] },
+    )) {
       for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) ids.push(i.InstanceId ?? '');
     }
     expect(ids).toHaveLength(12);
@@ -207,29 +277,62 @@ describe('Function: startRegionServer', () => {
       parameters: {},
       mainSteps: [{ action: 'aws:runShellScript', name: 'sync', inputs: { runCommand: ['echo hi'] } }],
     });
-    const created = await ssmc.send(new ssm.CreateDocumentCommand({ Name: 'eip-autopilot-guest-sync', Content: content, DocumentType: 'Command' }));
+    const created = await ssmc.send(
+      new ssm.CreateDocumentCommand({ Name: 'eip-autopilot-guest-sync', Content: content, DocumentType: 'Command' }),
+    );
     expect(created.DocumentDescription?.CreatedDate).toBeInstanceOf(Date);
-    await ssmc.send(new ssm.UpdateDocumentCommand({ Name: 'eip-autopilot-guest-sync', Content: content.replace('v1', 'v2'), DocumentVersion: '$LATEST' }));
-    const described = await ssmc.send(new ssm.DescribeDocumentCommand({ Name: 'eip-autopilot-guest-sync', DocumentVersion: '$LATEST' }));
+    await ssmc.send(
+      new ssm.UpdateDocumentCommand({
+        Name: 'eip-autopilot-guest-sync',
+        Content: content.replace('v1', 'v2'),
+        DocumentVersion: '$LATEST',
+      }),
+    );
+    const described = await ssmc.send(
+      new ssm.DescribeDocumentCommand({ Name: 'eip-autopilot-guest-sync', DocumentVersion: '$LATEST' }),
+    );
     expect(described.Document).toMatchObject({ DocumentVersion: '2', Description: 'v2' });
     await expectError(ssmc.send(new ssm.DescribeDocumentCommand({ Name: 'missing' })), 'InvalidDocument');
 
-    const info = await ssmc.send(new ssm.DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
+    const info = await ssmc.send(
+      new ssm.DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }),
+    );
     expect(info.InstanceInformationList?.[0]?.PingStatus).toBe('Online');
-    const sent = await ssmc.send(new ssm.SendCommandCommand({ DocumentName: 'eip-autopilot-guest-sync', InstanceIds: [id] }));
+    const sent = await ssmc.send(
+      new ssm.SendCommandCommand({ DocumentName: 'eip-autopilot-guest-sync', InstanceIds: [id] }),
+    );
     await region.idle();
-    const inv = await ssmc.send(new ssm.GetCommandInvocationCommand({ CommandId: sent.Command?.CommandId, InstanceId: id }));
+    const inv = await ssmc.send(
+      new ssm.GetCommandInvocationCommand({ CommandId: sent.Command?.CommandId, InstanceId: id }),
+    );
     expect(inv.Status).toBe('Success');
-    const list = await ssmc.send(new ssm.ListCommandInvocationsCommand({ CommandId: sent.Command?.CommandId, Details: true }));
+    const list = await ssmc.send(
+      new ssm.ListCommandInvocationsCommand({ CommandId: sent.Command?.CommandId, Details: true }),
+    );
     expect(list.CommandInvocations?.[0]?.RequestedDateTime).toBeInstanceOf(Date);
-    await expectError(ssmc.send(new ssm.SendCommandCommand({ DocumentName: 'eip-autopilot-guest-sync', InstanceIds: ['i-0123456789abcdef0'] })), 'InvalidInstanceId');
-    await expectError(ssmc.send(new ssm.GetCommandInvocationCommand({ CommandId: 'nope', InstanceId: id })), 'InvocationDoesNotExist');
+    await expectError(
+      ssmc.send(
+        new ssm.SendCommandCommand({ DocumentName: 'eip-autopilot-guest-sync', InstanceIds: ['i-0123456789abcdef0'] }),
+      ),
+      'InvalidInstanceId',
+    );
+    await expectError(
+      ssmc.send(new ssm.GetCommandInvocationCommand({ CommandId: 'nope', InstanceId: id })),
+      'InvocationDoesNotExist',
+    );
   });
 
   it('serves SQS FIFO over JSON 1.0', async () => {
     const url = (await sqsc.send(new sqs.GetQueueUrlCommand({ QueueName: 'jobs.fifo' }))).QueueUrl;
     expect(url).toBe(queue.url);
-    await sqsc.send(new sqs.SendMessageCommand({ QueueUrl: url, MessageBody: '{"instanceId":"i-1"}', MessageGroupId: 'i-1', MessageDeduplicationId: 'a' }));
+    await sqsc.send(
+      new sqs.SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: '{"instanceId":"i-1"}',
+        MessageGroupId: 'i-1',
+        MessageDeduplicationId: 'a',
+      }),
+    );
     const batch = await sqsc.send(
       new sqs.SendMessageBatchCommand({
         QueueUrl: url,
@@ -237,9 +340,12 @@ describe('Function: startRegionServer', () => {
       }),
     );
     expect(batch.Successful).toHaveLength(1);
-    const got = await sqsc.send(new sqs.ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }));
+    const got = await sqsc.send(
+      new sqs.ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }),
+    );
     expect(got.Messages?.map((m) => m.Attributes?.MessageGroupId)).toEqual(['i-1', 'i-2']);
-    for (const m of got.Messages ?? []) await sqsc.send(new sqs.DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+    for (const m of got.Messages ?? [])
+      await sqsc.send(new sqs.DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
     const attrs = await sqsc.send(new sqs.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
     expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('0');
     await expectError(sqsc.send(new sqs.GetQueueUrlCommand({ QueueName: 'missing.fifo' })), 'QueueDoesNotExist');

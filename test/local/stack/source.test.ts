@@ -9,7 +9,8 @@ import { functionLogicalId, readStackSource } from '#local/stack/source';
 /** `${name}` as the Framework writes a variable. */
 const variable = (name: string) => `\${${name}}`;
 
-const byId = <T extends { logicalId: string }>(rules: T[]) => [...rules].sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+const byId = <T extends { logicalId: string }>(rules: T[]) =>
+  [...rules].sort((a, b) => a.logicalId.localeCompare(b.logicalId));
 
 describe('Function: readStackSource', () => {
   let template: CfnTemplate;
@@ -33,7 +34,8 @@ describe('Function: readStackSource', () => {
 
   it('applies parameter overrides like --param does', () => {
     const source = readStackSource({ params: { countTagKey: 'eips', guestDocumentName: 'my-guest-sync' } });
-    const detail = (id: string) => source.rules.find((r) => r.logicalId === id)?.pattern?.detail as Record<string, string[]> | undefined;
+    const detail = (id: string) =>
+      source.rules.find((r) => r.logicalId === id)?.pattern?.detail as Record<string, string[]> | undefined;
     expect(detail('InstanceTagChangeRule')?.['changed-tag-keys']).toEqual(['eips', 'eip-pool', 'eip-on-stop']);
     expect(detail('GuestCommandStatusRule')?.['document-name']).toEqual(['my-guest-sync']);
     expect(source.params.countTagKey).toBe('eips');
@@ -53,7 +55,10 @@ describe('Function: readStackSource', () => {
     afterAll(() => rmSync(root, { recursive: true, force: true }));
 
     it('refuses a variable it cannot resolve instead of routing by a wrong pattern', () => {
-      writeFileSync(join(root, 'serverless.yml'), `service: s\nfunctions: {}\nresources:\n  - ${variable('file(events.yml)')}\n`);
+      writeFileSync(
+        join(root, 'serverless.yml'),
+        `service: s\nfunctions: {}\nresources:\n  - ${variable('file(events.yml)')}\n`,
+      );
       writeFileSync(
         join(root, 'events.yml'),
         `Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: ["${variable('param:nope')}"]\n`,
@@ -67,7 +72,9 @@ describe('Function: readStackSource', () => {
         `Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: ["${variable('opt:source')}"]\n` +
           `  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub "q-${variable('AWS::Region')}.fifo"\n`,
       );
-      expect(() => readStackSource({ root })).toThrow(`events.yml: the local deployment cannot resolve ${variable('opt:source')}`);
+      expect(() => readStackSource({ root })).toThrow(
+        `events.yml: the local deployment cannot resolve ${variable('opt:source')}`,
+      );
     });
   });
 });

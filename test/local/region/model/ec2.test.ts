@@ -21,7 +21,10 @@ async function launch(region: Region, type = 't3.micro', tags: Record<string, st
 }
 
 async function allocate(region: Region) {
-  const a = await region.ec2('AllocateAddress', { Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: MANAGED }] });
+  const a = await region.ec2('AllocateAddress', {
+    Domain: 'vpc',
+    TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: MANAGED }],
+  });
   return { id: a.AllocationId ?? '', ip: a.PublicIp ?? '' };
 }
 
@@ -41,25 +44,46 @@ describe('Class: Ec2Model', () => {
     it('associates each EIP with its own private IP and reports it in DescribeAddresses, ENIs and instances', async () => {
       const region = createRegion();
       const inst = await launch(region);
-      const assigned = await region.ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: inst.eni, SecondaryPrivateIpAddressCount: 1 });
+      const assigned = await region.ec2('AssignPrivateIpAddresses', {
+        NetworkInterfaceId: inst.eni,
+        SecondaryPrivateIpAddressCount: 1,
+      });
       const secondary = assigned.AssignedPrivateIpAddresses?.[0]?.PrivateIpAddress ?? '';
       const a = await allocate(region);
       const b = await allocate(region);
 
-      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip, AllowReassociation: false });
-      const assoc = await region.ec2('AssociateAddress', { AllocationId: b.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: secondary, AllowReassociation: false });
+      await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: inst.eni,
+        PrivateIpAddress: inst.ip,
+        AllowReassociation: false,
+      });
+      const assoc = await region.ec2('AssociateAddress', {
+        AllocationId: b.id,
+        NetworkInterfaceId: inst.eni,
+        PrivateIpAddress: secondary,
+        AllowReassociation: false,
+      });
 
       const addrs = await region.ec2('DescribeAddresses', { Filters: [{ Name: 'instance-id', Values: [inst.id] }] });
-      expect(addrs.Addresses?.map((x) => [x.PublicIp, x.PrivateIpAddress, x.NetworkInterfaceId, x.InstanceId])).toEqual([
-        [a.ip, inst.ip, inst.eni, inst.id],
-        [b.ip, secondary, inst.eni, inst.id],
-      ]);
+      expect(addrs.Addresses?.map((x) => [x.PublicIp, x.PrivateIpAddress, x.NetworkInterfaceId, x.InstanceId])).toEqual(
+        [
+          [a.ip, inst.ip, inst.eni, inst.id],
+          [b.ip, secondary, inst.eni, inst.id],
+        ],
+      );
       const enis = await region.ec2('DescribeNetworkInterfaces', { NetworkInterfaceIds: [inst.eni] });
       const entry = enis.NetworkInterfaces?.[0]?.PrivateIpAddresses?.find((p) => p.PrivateIpAddress === secondary);
-      expect(entry?.Association).toMatchObject({ AllocationId: b.id, AssociationId: assoc.AssociationId, PublicIp: b.ip });
+      expect(entry?.Association).toMatchObject({
+        AllocationId: b.id,
+        AssociationId: assoc.AssociationId,
+        PublicIp: b.ip,
+      });
       const described = await describeInstance(region, inst.id);
       expect(described.PublicIpAddress).toBe(a.ip);
-      expect(described.NetworkInterfaces?.[0]?.PrivateIpAddresses?.map((p) => [p.PrivateIpAddress, p.Association?.PublicIp])).toEqual([
+      expect(
+        described.NetworkInterfaces?.[0]?.PrivateIpAddresses?.map((p) => [p.PrivateIpAddress, p.Association?.PublicIp]),
+      ).toEqual([
         [inst.ip, a.ip],
         [secondary, b.ip],
       ]);
@@ -83,7 +107,11 @@ describe('Class: Ec2Model', () => {
       const region = createRegion();
       const inst = await launch(region);
       const eni = await region.ec2('CreateNetworkInterface', { SubnetId: inst.subnet });
-      await region.ec2('AttachNetworkInterface', { InstanceId: inst.id, NetworkInterfaceId: eni.NetworkInterface?.NetworkInterfaceId, DeviceIndex: 1 });
+      await region.ec2('AttachNetworkInterface', {
+        InstanceId: inst.id,
+        NetworkInterfaceId: eni.NetworkInterface?.NetworkInterfaceId,
+        DeviceIndex: 1,
+      });
       const a = await allocate(region);
       await rejects(region.ec2('AssociateAddress', { AllocationId: a.id, InstanceId: inst.id }), 'InvalidInstanceID');
     });
@@ -93,12 +121,25 @@ describe('Class: Ec2Model', () => {
       const one = await launch(region);
       const two = await launch(region);
       const a = await allocate(region);
-      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: one.eni, PrivateIpAddress: one.ip });
+      await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: one.eni,
+        PrivateIpAddress: one.ip,
+      });
       await rejects(
-        region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: two.eni, PrivateIpAddress: two.ip, AllowReassociation: false }),
+        region.ec2('AssociateAddress', {
+          AllocationId: a.id,
+          NetworkInterfaceId: two.eni,
+          PrivateIpAddress: two.ip,
+          AllowReassociation: false,
+        }),
         'Resource.AlreadyAssociated',
       );
-      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: two.eni, PrivateIpAddress: two.ip });
+      await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: two.eni,
+        PrivateIpAddress: two.ip,
+      });
       const addr = (await region.ec2('DescribeAddresses', { AllocationIds: [a.id] })).Addresses?.[0];
       expect(addr?.InstanceId).toBe(two.id);
     });
@@ -108,9 +149,18 @@ describe('Class: Ec2Model', () => {
       const inst = await launch(region);
       const a = await allocate(region);
       const b = await allocate(region);
-      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip });
+      await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: inst.eni,
+        PrivateIpAddress: inst.ip,
+      });
       await rejects(
-        region.ec2('AssociateAddress', { AllocationId: b.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip, AllowReassociation: false }),
+        region.ec2('AssociateAddress', {
+          AllocationId: b.id,
+          NetworkInterfaceId: inst.eni,
+          PrivateIpAddress: inst.ip,
+          AllowReassociation: false,
+        }),
         'Resource.AlreadyAssociated',
       );
     });
@@ -119,10 +169,26 @@ describe('Class: Ec2Model', () => {
       const region = createRegion();
       const inst = await launch(region);
       const a = await allocate(region);
-      await rejects(region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: '10.0.63.200' }), 'InvalidParameterValue');
-      await rejects(region.ec2('AssociateAddress', { AllocationId: 'eipalloc-0123456789abcdef0', NetworkInterfaceId: inst.eni }), 'InvalidAllocationID.NotFound');
-      await rejects(region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: 'eni-0123456789abcdef0' }), 'InvalidNetworkInterfaceID.NotFound');
-      await rejects(region.ec2('AssociateAddress', { AllocationId: a.id, InstanceId: 'i-0123456789abcdef0' }), 'InvalidInstanceID.NotFound');
+      await rejects(
+        region.ec2('AssociateAddress', {
+          AllocationId: a.id,
+          NetworkInterfaceId: inst.eni,
+          PrivateIpAddress: '10.0.63.200',
+        }),
+        'InvalidParameterValue',
+      );
+      await rejects(
+        region.ec2('AssociateAddress', { AllocationId: 'eipalloc-0123456789abcdef0', NetworkInterfaceId: inst.eni }),
+        'InvalidAllocationID.NotFound',
+      );
+      await rejects(
+        region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: 'eni-0123456789abcdef0' }),
+        'InvalidNetworkInterfaceID.NotFound',
+      );
+      await rejects(
+        region.ec2('AssociateAddress', { AllocationId: a.id, InstanceId: 'i-0123456789abcdef0' }),
+        'InvalidInstanceID.NotFound',
+      );
     });
   });
 
@@ -135,26 +201,47 @@ describe('Class: Ec2Model', () => {
     ])('%s allows %i ENIs x %i IPv4 and refuses one more of each', async (type, enis, ips) => {
       const region = createRegion();
       const inst = await launch(region, type);
-      await region.ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: inst.eni, SecondaryPrivateIpAddressCount: ips - 1 });
-      await rejects(region.ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: inst.eni, SecondaryPrivateIpAddressCount: 1 }), 'PrivateIpAddressLimitExceeded');
+      await region.ec2('AssignPrivateIpAddresses', {
+        NetworkInterfaceId: inst.eni,
+        SecondaryPrivateIpAddressCount: ips - 1,
+      });
+      await rejects(
+        region.ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: inst.eni, SecondaryPrivateIpAddressCount: 1 }),
+        'PrivateIpAddressLimitExceeded',
+      );
       for (let device = 1; device < enis; device++) {
         const eni = await region.ec2('CreateNetworkInterface', { SubnetId: inst.subnet });
-        await region.ec2('AttachNetworkInterface', { InstanceId: inst.id, NetworkInterfaceId: eni.NetworkInterface?.NetworkInterfaceId, DeviceIndex: device });
+        await region.ec2('AttachNetworkInterface', {
+          InstanceId: inst.id,
+          NetworkInterfaceId: eni.NetworkInterface?.NetworkInterfaceId,
+          DeviceIndex: device,
+        });
       }
       const extra = await region.ec2('CreateNetworkInterface', { SubnetId: inst.subnet });
       await rejects(
-        region.ec2('AttachNetworkInterface', { InstanceId: inst.id, NetworkInterfaceId: extra.NetworkInterface?.NetworkInterfaceId, DeviceIndex: enis }),
+        region.ec2('AttachNetworkInterface', {
+          InstanceId: inst.id,
+          NetworkInterfaceId: extra.NetworkInterface?.NetworkInterfaceId,
+          DeviceIndex: enis,
+        }),
         'AttachmentLimitExceeded',
       );
       const types = await region.ec2('DescribeInstanceTypes', { InstanceTypes: [type as never] });
-      expect(types.InstanceTypes?.[0]?.NetworkInfo).toMatchObject({ MaximumNetworkInterfaces: enis, Ipv4AddressesPerInterface: ips });
+      expect(types.InstanceTypes?.[0]?.NetworkInfo).toMatchObject({
+        MaximumNetworkInterfaces: enis,
+        Ipv4AddressesPerInterface: ips,
+      });
     });
 
     it('assigns all requested addresses or none', async () => {
       const region = createRegion();
       const inst = await launch(region, 't3.micro');
-      await rejects(region.ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: inst.eni, SecondaryPrivateIpAddressCount: 2 }), 'PrivateIpAddressLimitExceeded');
-      const eni = (await region.ec2('DescribeNetworkInterfaces', { NetworkInterfaceIds: [inst.eni] })).NetworkInterfaces?.[0];
+      await rejects(
+        region.ec2('AssignPrivateIpAddresses', { NetworkInterfaceId: inst.eni, SecondaryPrivateIpAddressCount: 2 }),
+        'PrivateIpAddressLimitExceeded',
+      );
+      const eni = (await region.ec2('DescribeNetworkInterfaces', { NetworkInterfaceIds: [inst.eni] }))
+        .NetworkInterfaces?.[0];
       expect(eni?.PrivateIpAddresses).toHaveLength(1);
     });
   });
@@ -172,13 +259,20 @@ describe('Class: Ec2Model', () => {
     it('creates an address with its tags or not at all', async () => {
       const region = createRegion();
       await rejects(
-        region.ec2('AllocateAddress', { TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'aws:reserved', Value: 'x' }] }] }),
+        region.ec2('AllocateAddress', {
+          TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'aws:reserved', Value: 'x' }] }],
+        }),
         'InvalidParameterValue',
       );
-      await rejects(region.ec2('AllocateAddress', { TagSpecifications: [{ ResourceType: 'instance', Tags: MANAGED }] }), 'InvalidParameterValue');
+      await rejects(
+        region.ec2('AllocateAddress', { TagSpecifications: [{ ResourceType: 'instance', Tags: MANAGED }] }),
+        'InvalidParameterValue',
+      );
       expect((await region.ec2('DescribeAddresses', {})).Addresses).toEqual([]);
       const a = await allocate(region);
-      const tagged = await region.ec2('DescribeAddresses', { Filters: [{ Name: 'tag:eip-autopilot:managed', Values: ['true'] }] });
+      const tagged = await region.ec2('DescribeAddresses', {
+        Filters: [{ Name: 'tag:eip-autopilot:managed', Values: ['true'] }],
+      });
       expect(tagged.Addresses?.map((x) => x.AllocationId)).toEqual([a.id]);
     });
 
@@ -186,12 +280,19 @@ describe('Class: Ec2Model', () => {
       const region = createRegion();
       const inst = await launch(region);
       const a = await allocate(region);
-      const assoc = await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip });
+      const assoc = await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: inst.eni,
+        PrivateIpAddress: inst.ip,
+      });
       await rejects(region.ec2('ReleaseAddress', { AllocationId: a.id }), 'InvalidIPAddress.InUse');
       await region.ec2('DisassociateAddress', { AssociationId: assoc.AssociationId });
       await region.ec2('ReleaseAddress', { AllocationId: a.id });
       await rejects(region.ec2('ReleaseAddress', { AllocationId: a.id }), 'InvalidAllocationID.NotFound');
-      await rejects(region.ec2('DisassociateAddress', { AssociationId: assoc.AssociationId }), 'InvalidAssociationID.NotFound');
+      await rejects(
+        region.ec2('DisassociateAddress', { AssociationId: assoc.AssociationId }),
+        'InvalidAssociationID.NotFound',
+      );
     });
   });
 
@@ -204,13 +305,22 @@ describe('Class: Ec2Model', () => {
       const second = await region.ec2('CreateNetworkInterface', input);
       expect(second.NetworkInterface?.NetworkInterfaceId).toBe(first.NetworkInterface?.NetworkInterfaceId);
       expect((await region.ec2('DescribeNetworkInterfaces', {})).NetworkInterfaces).toHaveLength(2);
-      await rejects(region.ec2('CreateNetworkInterface', { ...input, Description: 'other' }), 'IdempotentParameterMismatch');
+      await rejects(
+        region.ec2('CreateNetworkInterface', { ...input, Description: 'other' }),
+        'IdempotentParameterMismatch',
+      );
     });
 
     it('refuses unknown subnets and ENIs', async () => {
       const region = createRegion();
-      await rejects(region.ec2('CreateNetworkInterface', { SubnetId: 'subnet-0123456789abcdef0' }), 'InvalidSubnetID.NotFound');
-      await rejects(region.ec2('DeleteNetworkInterface', { NetworkInterfaceId: 'eni-0123456789abcdef0' }), 'InvalidNetworkInterfaceID.NotFound');
+      await rejects(
+        region.ec2('CreateNetworkInterface', { SubnetId: 'subnet-0123456789abcdef0' }),
+        'InvalidSubnetID.NotFound',
+      );
+      await rejects(
+        region.ec2('DeleteNetworkInterface', { NetworkInterfaceId: 'eni-0123456789abcdef0' }),
+        'InvalidNetworkInterfaceID.NotFound',
+      );
     });
   });
 
@@ -263,7 +373,11 @@ describe('Class: Ec2Model', () => {
       const region = createRegion();
       const inst = await launch(region);
       const a = await allocate(region);
-      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip });
+      await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: inst.eni,
+        PrivateIpAddress: inst.ip,
+      });
       await region.ec2('StopInstances', { InstanceIds: [inst.id] });
       expect((await describeInstance(region, inst.id)).State?.Name).toBe('stopped');
       await region.ec2('StartInstances', { InstanceIds: [inst.id] });
@@ -281,7 +395,11 @@ describe('Class: Ec2Model', () => {
       await region.ec2('AttachNetworkInterface', { InstanceId: inst.id, NetworkInterfaceId: keptId, DeviceIndex: 1 });
       const a = await allocate(region);
       const b = await allocate(region);
-      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip });
+      await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: inst.eni,
+        PrivateIpAddress: inst.ip,
+      });
       await region.ec2('AssociateAddress', { AllocationId: b.id, NetworkInterfaceId: keptId });
       await region.ec2('TerminateInstances', { InstanceIds: [inst.id] });
       expect((await describeInstance(region, inst.id)).State?.Name).toBe('terminated');
@@ -307,7 +425,10 @@ describe('Class: Ec2Model', () => {
     it('answers NotFound for unknown instances, all or nothing', async () => {
       const region = createRegion();
       const inst = await launch(region);
-      await rejects(region.ec2('TerminateInstances', { InstanceIds: [inst.id, 'i-0123456789abcdef0'] }), 'InvalidInstanceID.NotFound');
+      await rejects(
+        region.ec2('TerminateInstances', { InstanceIds: [inst.id, 'i-0123456789abcdef0'] }),
+        'InvalidInstanceID.NotFound',
+      );
       expect((await describeInstance(region, inst.id)).State?.Name).toBe('running');
     });
   });
@@ -322,8 +443,20 @@ describe('Class: Ec2Model', () => {
       await region.ec2('CreateTags', { Resources: [inst.id], Tags: [{ Key: 'eip-count', Value: '3' }] });
       await region.ec2('DeleteTags', { Resources: [inst.id], Tags: [{ Key: 'eip-count' }] });
       expect(events.map((e) => e.detail)).toEqual([
-        { 'changed-tag-keys': ['eip-count'], service: 'ec2', 'resource-type': 'instance', version: 1, tags: { Name: 'web-1', 'eip-count': '3' } },
-        { 'changed-tag-keys': ['eip-count'], service: 'ec2', 'resource-type': 'instance', version: 2, tags: { Name: 'web-1' } },
+        {
+          'changed-tag-keys': ['eip-count'],
+          service: 'ec2',
+          'resource-type': 'instance',
+          version: 1,
+          tags: { Name: 'web-1', 'eip-count': '3' },
+        },
+        {
+          'changed-tag-keys': ['eip-count'],
+          service: 'ec2',
+          'resource-type': 'instance',
+          version: 2,
+          tags: { Name: 'web-1' },
+        },
       ]);
       expect(events[0]).toMatchObject({ 'detail-type': 'Tag Change on Resource', source: 'aws.tag' });
     });
@@ -365,12 +498,19 @@ describe('Class: Ec2Model', () => {
       expect(await byName('allocation-id', [a.id])).toEqual([a.id]);
       expect(await byName('domain', ['vpc'])).toHaveLength(2);
       expect(await byName('instance-id', [inst.id])).toEqual([a.id]);
-      const attached = await region.ec2('DescribeNetworkInterfaces', { Filters: [{ Name: 'attachment.instance-id', Values: [inst.id] }] });
+      const attached = await region.ec2('DescribeNetworkInterfaces', {
+        Filters: [{ Name: 'attachment.instance-id', Values: [inst.id] }],
+      });
       expect(attached.NetworkInterfaces?.map((e) => e.NetworkInterfaceId)).toEqual([inst.eni]);
-      const wildcard = await region.ec2('DescribeNetworkInterfaces', { Filters: [{ Name: 'network-interface-id', Values: ['eni-*'] }] });
+      const wildcard = await region.ec2('DescribeNetworkInterfaces', {
+        Filters: [{ Name: 'network-interface-id', Values: ['eni-*'] }],
+      });
       expect(wildcard.NetworkInterfaces).toHaveLength(2);
       expect(eni.NetworkInterface?.Status).toBe('available');
-      await rejects(region.ec2('DescribeAddresses', { Filters: [{ Name: 'no-such-filter', Values: ['x'] }] }), 'InvalidParameterValue');
+      await rejects(
+        region.ec2('DescribeAddresses', { Filters: [{ Name: 'no-such-filter', Values: ['x'] }] }),
+        'InvalidParameterValue',
+      );
     });
 
     it('pages 10,000 instances with MaxResults/NextToken quickly', async () => {
@@ -428,7 +568,11 @@ describe('Class: Ec2Model', () => {
       region.onChange((c) => changes.push(c));
       const inst = await launch(region);
       const a = await allocate(region);
-      await region.ec2('AssociateAddress', { AllocationId: a.id, NetworkInterfaceId: inst.eni, PrivateIpAddress: inst.ip });
+      await region.ec2('AssociateAddress', {
+        AllocationId: a.id,
+        NetworkInterfaceId: inst.eni,
+        PrivateIpAddress: inst.ip,
+      });
       const view: LabInstance | undefined = region.guestNetwork(inst.id);
       expect(view).toEqual({
         instanceId: inst.id,
@@ -445,7 +589,14 @@ describe('Class: Ec2Model', () => {
         ],
       });
       expect(changes).toEqual([
-        { type: 'address-associated', allocationId: a.id, publicIp: a.ip, eniId: inst.eni, privateIp: inst.ip, instanceId: inst.id },
+        {
+          type: 'address-associated',
+          allocationId: a.id,
+          publicIp: a.ip,
+          eniId: inst.eni,
+          privateIp: inst.ip,
+          instanceId: inst.id,
+        },
       ]);
     });
   });
