@@ -10,22 +10,53 @@ import { parseJob } from '#src/jobs/job';
 import { logger } from '#src/logger';
 import { metrics } from '#src/metrics';
 import { reconcileInstance } from '#src/reconcile/reconcile';
+import { throttleRetryDelayMs, wasThrottled } from '#src/reconcile/throttle';
 
 // Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
 const deps = reconcileDeps(loadConfig(process.env, { requireQueue: false }));
 const processor = new SqsFifoPartialProcessorAsync();
 
-async function record(message: SQSRecord): Promise<void> {
+/** Time kept free at the end of the invocation: the last reconcile attempt must finish before the timeout. */
+const RESERVE_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function record(message: SQSRecord, context: Context): Promise<void> {
   const job = parseJob(message.body);
   logger.info('job received', {
     instanceId: job.instanceId,
     reason: job.reason,
     receiveCount: message.attributes.ApproximateReceiveCount,
   });
-  const outcome = await reconcileInstance(job.instanceId, deps);
-  // A failed record is redelivered after the visibility timeout, up to the queue's maxReceiveCount (then DLQ).
-  if (outcome.retryLater)
-    throw new RetryLaterError(`retry ${job.instanceId}: ${outcome.retryLater}`, outcome.retryLater);
+  for (let attempt = 1; ; attempt++) {
+    let outcome: Awaited<ReturnType<typeof reconcileInstance>> | undefined;
+    let thrown: unknown;
+    try {
+      outcome = await reconcileInstance(job.instanceId, deps);
+    } catch (e) {
+      thrown = e;
+    }
+    // Throttled beyond the SDK's own retries: run the whole reconcile again after a jittered pause, inside this
+    // invocation, instead of waiting for the redelivery (the 720 s visibility timeout). The rerun is safe: reconcile
+    // is level-based and a run cut short mid-plan is the "killed run" its crash-safety covers.
+    if (wasThrottled(outcome, thrown)) {
+      const delay = throttleRetryDelayMs(attempt);
+      if (context.getRemainingTimeInMillis() - delay > RESERVE_MS) {
+        logger.info('throttled: reconciling again within the invocation', {
+          instanceId: job.instanceId,
+          attempt,
+          delayMs: delay,
+        });
+        await sleep(delay);
+        continue;
+      }
+    }
+    if (thrown !== undefined) throw thrown;
+    // A failed record is redelivered after the visibility timeout, up to the queue's maxReceiveCount (then DLQ).
+    if (outcome?.retryLater)
+      throw new RetryLaterError(`retry ${job.instanceId}: ${outcome.retryLater}`, outcome.retryLater);
+    return;
+  }
 }
 
 /**
@@ -34,7 +65,11 @@ async function record(message: SQSRecord): Promise<void> {
  * every record failed is reported record by record too, instead of failing the invocation.
  */
 export const handler = middy(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, record, processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false }),
+  processPartialResponse(event, (message: SQSRecord) => record(message, context), processor, {
+    context,
+    skipGroupOnError: true,
+    throwOnFullBatchFailure: false,
+  }),
 )
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
