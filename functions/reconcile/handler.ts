@@ -12,16 +12,14 @@ import { metrics } from '#src/metrics';
 import { reconcileInstance } from '#src/reconcile/reconcile';
 import { throttleRetryDelayMs, wasThrottled } from '#src/reconcile/throttle';
 
-// Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
-const deps = reconcileDeps(loadConfig(process.env, { requireQueue: false }));
-const processor = new SqsFifoPartialProcessorAsync();
-
 /** Time kept free at the end of the invocation: the last reconcile attempt must finish before the timeout. */
 const RESERVE_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function record(message: SQSRecord, context: Context): Promise<void> {
+type Deps = ReturnType<typeof reconcileDeps>;
+
+async function record(message: SQSRecord, context: Context, deps: Deps): Promise<void> {
   const job = parseJob(message.body);
   logger.info('job received', {
     instanceId: job.instanceId,
@@ -63,13 +61,25 @@ async function record(message: SQSRecord, context: Context): Promise<void> {
  * SQS FIFO consumer: one reconcile per record. FIFO partial-failure semantics per group: after a failed record the
  * later records of the same instance are returned unprocessed (order kept), other instances go on. A batch where
  * every record failed is reported record by record too, instead of failing the invocation.
+ *
+ * One call builds what a Lambda container builds at cold start: its SDK clients and its rate limiter (this
+ * container's part of the API rate share). The local deployment calls it once per container it runs.
  */
-export const handler = middy(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, (message: SQSRecord) => record(message, context), processor, {
-    context,
-    skipGroupOnError: true,
-    throwOnFullBatchFailure: false,
-  }),
-)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+export function makeHandler(
+  // Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
+  deps: Deps = reconcileDeps(loadConfig(process.env, { requireQueue: false })),
+) {
+  const processor = new SqsFifoPartialProcessorAsync();
+  return middy(async (event: SQSEvent, context: Context) =>
+    processPartialResponse(event, (message: SQSRecord) => record(message, context, deps), processor, {
+      context,
+      skipGroupOnError: true,
+      throwOnFullBatchFailure: false,
+    }),
+  )
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+}
+
+/** The Lambda entry point (this container's handler). */
+export const handler = makeHandler();
