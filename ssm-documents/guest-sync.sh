@@ -77,9 +77,20 @@ declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NE
 declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=()
 PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0 VERIFY_FAILED=0
 
-usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; REPORTED=1; exit 1; }
 note() { echo "guest-sync: $*" >&2; }
-die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; exit "$code"; }
+die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; REPORTED=1; exit "$code"; }
+# No silent exit: a command failing where the script did not expect it still prints a reason (and the JSON line).
+REPORTED="" FAIL_LINE=""
+set -E
+trap 'FAIL_LINE=${FAIL_LINE:-$LINENO}' ERR
+on_exit() {
+  local rc=$?
+  [ "$rc" != 0 ] && [ -z "$REPORTED" ] || return 0
+  note "error: unexpected failure exit=$rc line=${FAIL_LINE:-?}"
+  emit_json "$rc" "unexpected failure line ${FAIL_LINE:-?}"
+}
+trap on_exit EXIT
 
 # SSM keeps only the first 24,000 characters of stdout: print at most SHOW_MAX report lines (a first apply on an
 # instance with hundreds of addresses has more), then say how many were left out.
@@ -130,9 +141,9 @@ emit_json() {
 }
 
 parse_args() {
-  case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) note "bad SSM_DryRun"; exit 1 ;; esac
-  case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) note "bad SSM_Action"; exit 1 ;; esac
-  case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) note "bad SSM_Output"; exit 1 ;; esac
+  case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) die 1 "bad SSM_DryRun" ;; esac
+  case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) die 1 "bad SSM_Action" ;; esac
+  case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) die 1 "bad SSM_Output" ;; esac
   VERIFY_URL=${SSM_VerifyUrl:-}
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -148,7 +159,7 @@ parse_args() {
     shift
   done
   if [ -n "$VERIFY_URL" ] && ! [[ $VERIFY_URL =~ ^https?://[A-Za-z0-9.:/_%?=\&-]+$ ]]; then
-    note "bad --verify URL"; exit 1
+    die 1 "bad --verify URL"
   fi
 }
 
@@ -327,7 +338,11 @@ read_kernel() {
   done < <(ip -4 route show table all proto $PROTO)
   RECORDED=()
   if [ -f "$RECORD" ]; then
-    while read -r w line; do [ -n "$line" ] && RECORDED["$w $line"]=1; done <"$RECORD"
+    # An empty record (every address we added is gone) is a valid state: no `[ ] &&` as the loop's last command,
+    # whose failure would end the run under `set -e`.
+    while read -r w line; do
+      if [ -n "$line" ]; then RECORDED["$w $line"]=1; fi
+    done <"$RECORD"
   fi
 }
 
@@ -536,7 +551,8 @@ apply_batch() {
   [ -f "$RECORD" ] && { IFS= read -r -d '' old <"$RECORD" || true; }
   old=${old%$'\n'}
   if [ "$new" != "$old" ]; then
-    printf '%s\n' "$new" >"$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
+    # Nothing recorded is an empty file, not one empty line.
+    printf '%s' "$new${new:+$'\n'}" >"$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
   fi
   if [ "${#BATCH[@]}" -gt 0 ]; then
     printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed (see above); run again to retry"
@@ -579,8 +595,7 @@ check_netutils() {
     change add "refresh amazon-ec2-net-utils for $dev" netutils-state-differs
     if ! $DRY_RUN && [ -d /run/systemd/system ]; then systemctl start "refresh-policy-routes@$dev.service" >&2 || true; fi
   done
-  emit_json 8 "amazon-ec2-net-utils state differs from IMDS"
-  exit 8
+  die 8 "amazon-ec2-net-utils state differs from IMDS"
 }
 
 # ---------------------------------------------------------------- verify
