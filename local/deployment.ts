@@ -371,6 +371,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         schedule: rule.schedule,
         targets: rule.targets.map((t) => ({
           id: nameOf(t.handler),
+          deadLetterQueue: t.deadLetterQueue,
           invoke: (event: RegionEvent) => {
             trace({
               kind: 'event',
