@@ -29,6 +29,7 @@ interface VTimer {
   seq: number;
   fn: (...a: unknown[]) => void;
   args: unknown[];
+  delay: number;
   interval?: number;
 }
 
@@ -54,6 +55,8 @@ export function startVirtualTime(start = Date.now()): VirtualTime {
   let activity = 0;
   let stopped = false;
   const timers = new Map<number, VTimer>();
+  // Fired timeouts, kept (weakly bounded) so that `refresh()` can re-arm them as Node does.
+  const fired_ = new Map<number, VTimer>();
 
   class VirtualDate extends RealDate {
     constructor(...args: unknown[]) {
@@ -82,8 +85,9 @@ export function startVirtualTime(start = Date.now()): VirtualTime {
       return true;
     }
     refresh() {
-      const t = timers.get(this.id);
-      if (t) t.at = now + (t.interval ?? 0);
+      const t = timers.get(this.id) ?? fired_.get(this.id);
+      if (t && !timers.has(this.id)) timers.set(this.id, t);
+      if (t) t.at = now + t.delay;
       return this;
     }
     [Symbol.toPrimitive]() {
@@ -94,7 +98,15 @@ export function startVirtualTime(start = Date.now()): VirtualTime {
   const schedule = (fn: (...a: unknown[]) => void, ms: unknown, args: unknown[], interval: boolean) => {
     const delay = Math.max(0, Number(ms ?? 0) || 0);
     const id = nextId++;
-    timers.set(id, { id, at: now + delay, seq: seq++, fn, args, interval: interval ? Math.max(1, delay) : undefined });
+    timers.set(id, {
+      id,
+      at: now + delay,
+      seq: seq++,
+      fn,
+      args,
+      delay,
+      interval: interval ? Math.max(1, delay) : undefined,
+    });
     activity += 1;
     return new Handle(id);
   };
@@ -131,7 +143,11 @@ export function startVirtualTime(start = Date.now()): VirtualTime {
       if (t.interval !== undefined) {
         t.at = now + t.interval;
         t.seq = seq++;
-      } else timers.delete(t.id);
+      } else {
+        timers.delete(t.id);
+        fired_.set(t.id, t);
+        if (fired_.size > 10_000) fired_.delete(fired_.keys().next().value as number);
+      }
       fired += 1;
       activity += 1;
       try {
@@ -171,7 +187,8 @@ export function startVirtualTime(start = Date.now()): VirtualTime {
         await new Promise<void>((resolve) => real.setTimeout(resolve, 1));
         continue;
       }
-      now = Math.max(now, next);
+      // Whole milliseconds, like Date.now(): a fractional delay rounds up to the next millisecond.
+      now = Math.max(now, Math.ceil(next));
       jumps += 1;
       quietTurns = 0;
     }
