@@ -27,11 +27,15 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
+import type { HandlerOptions } from '#functions/reconcile/handler';
 import { LocalBus } from './bus';
+import { type AsyncFailure, AsyncInvoker } from './deployment/async-invoke';
+import { startEventSource } from './deployment/event-source';
 import { type GuestTrace, LabGuests } from './lab/guests';
+import type { RateLimitOptions } from './region/limits';
 import { createRegion, type Region, type RegionEvent } from './region/model/index';
 import { type RegionServer, startRegionServer } from './region/server';
-import { FifoQueue, LocalSqs, type SqsHandler, startDelivery } from './sqs-fifo';
+import { FifoQueue, LocalSqs } from './sqs-fifo';
 import { STACK_ROOT } from './stack/package';
 import { readStackSource, type StackSource } from './stack/source';
 
@@ -83,6 +87,12 @@ export interface DeploymentOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Drop events before routing when this returns true (EventBridge is best effort). Can be changed later. */
   dropWhen?: (event: RegionEvent) => boolean;
+  /** The region's API rate limits (`local/region/limits.ts`; `{}` = AWS's default buckets). Default off. */
+  rateLimits?: RateLimitOptions;
+  /** /24 prefixes Elastic IPs come from (default: the two documentation ranges the VPC lab leaves free). */
+  publicIpRanges?: string[];
+  /** How each reconcile container handles throttling (the fleet bench compares designs). */
+  reconcile?: HandlerOptions;
 }
 
 /** An owned or associated address of an instance, as the demo's table shows it. */
@@ -127,6 +137,8 @@ export interface Deployment {
   start(instanceId: string): Promise<void>;
   /** Fires the sweep schedule rule(s) now. */
   fireSweep(): void;
+  /** Asynchronous invocations (EventBridge targets) that failed every attempt, Lambda's retries included. */
+  asyncFailures(): AsyncFailure[];
   /** Waits until no event, job, command or guest change is in flight and the region saw no new call for a round. */
   quiesce(): Promise<void>;
   /**
@@ -264,7 +276,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     commandPickupMs: opts.commandPickupMs ?? 100,
     // The VPC lab's "internet" is 192.0.2.0/24 (test/lab/vpc-lab.ts): an EIP there would be on-link for the echo
     // server, which would ARP for it instead of routing it back through the internet gateway.
-    publicIpRanges: ['198.51.100', '203.0.113'],
+    publicIpRanges: opts.publicIpRanges ?? ['198.51.100', '203.0.113'],
+    rateLimits: opts.rateLimits,
   });
   const guests = opts.guests === 'lab' ? new LabGuests(region, trace) : undefined;
   if (guests) region.setRunner(guests.runner);
@@ -317,6 +330,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       ON_STOP_TAG_KEY: p.onStopTagKey ?? 'eip-on-stop',
       GUEST_DOCUMENT_NAME: p.guestDocumentName ?? 'eip-autopilot-guest-sync',
       DRY_RUN: p.dryRun ?? 'false',
+      API_RATE_SHARE: p.apiRateShare ?? '0.6',
+      RECONCILE_CONCURRENCY: String(source.reconcileMaxConcurrency),
       POWERTOOLS_SERVICE_NAME: 'eip-autopilot',
       POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'INFO',
       POWERTOOLS_METRICS_NAMESPACE: 'EipAutopilot',
@@ -363,6 +378,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     });
 
     const bus = new LocalBus({ clock: now, dropWhen: (event) => dropWhen?.(event) ?? false });
+    // EventBridge invokes Lambda asynchronously: the bus hands the event over, Lambda runs and retries it.
+    const invoker = new AsyncInvoker({ now });
+    cleanups.push(invoker.startClock(50));
     const nameOf = (path: string) => path.split('/')[1] ?? path;
     for (const rule of source.rules) {
       bus.addRule({
@@ -380,7 +398,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
               rule: rule.logicalId,
               target: nameOf(t.handler),
             });
-            return handler(t.handler)(event, lambdaContext(nameOf(t.handler)));
+            invoker.invoke(nameOf(t.handler), () => handler(t.handler)(event, lambdaContext(nameOf(t.handler))));
+            return Promise.resolve();
           },
         })),
       });
@@ -403,18 +422,23 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     });
     cleanups.push(detachBus);
 
-    let active = 0;
-    const reconcile = handler(source.handlers.reconcile ?? 'functions/reconcile/handler.handler');
-    const consumer: SqsHandler = async (event) => {
-      active += 1;
-      try {
-        return (await reconcile(event, lambdaContext('reconcile'))) as Awaited<ReturnType<SqsHandler>>;
-      } finally {
-        active -= 1;
-      }
-    };
-    const delivery = startDelivery(jobs, consumer, { batchSize: source.reconcileBatchSize, pollMs: 5 });
-    cleanups.push(() => delivery.stop());
+    // The reconcile event source as deployed: up to MaximumConcurrency containers, each its own handler instance.
+    const { makeHandler } = await import('#functions/reconcile/handler');
+    const { reconcileDeps } = await import('#src/deps');
+    const { loadConfig } = await import('#src/config');
+    const reconcileTimeoutMs = source.timeoutsMs.reconcile ?? 120_000;
+    const eventSource = startEventSource({
+      queue: jobs,
+      batchSize: source.reconcileBatchSize,
+      maxConcurrency: source.reconcileMaxConcurrency,
+      container: () => makeHandler(reconcileDeps(loadConfig(process.env, { requireQueue: false })), opts.reconcile),
+      context: () => {
+        const deadline = Date.now() + reconcileTimeoutMs;
+        return { ...lambdaContext('reconcile'), getRemainingTimeInMillis: () => deadline - Date.now() };
+      },
+    });
+    cleanups.push(() => eventSource.stop());
+    const active = () => eventSource.active();
     cleanups.push(region.startClock(50));
 
     const ec2 = new EC2Client({
@@ -430,21 +454,23 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     // Runs first at close: let in-flight deliveries and commands finish (bounded) while the server and the log
     // capture are still up, so that nothing writes to a closed server or to stdout after close().
     const inFlight = async () => {
-      await Promise.all([bus.idle(), region.idle()]);
-      while (active > 0) await sleep(5);
+      await Promise.all([bus.idle(), region.idle(), invoker.idle()]);
+      while (active() > 0) await sleep(5);
     };
     cleanups.push(() => Promise.race([inFlight(), sleep(5_000)]));
 
     const fingerprint = () =>
-      `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active}/${deadLetters.counts().visible}`;
+      `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active()}/${deadLetters.counts().visible}/${invoker.attempts}`;
     const quiesce = async () => {
       for (let seen = ''; ; ) {
         await bus.idle();
+        await invoker.idle();
         await region.idle();
         await guests?.idle();
         // Receivable, not visible: a job queued behind its instance's in-flight job waits for that one's redelivery.
-        while (active > 0 || jobs.receivable() > 0) await sleep(5);
+        while (active() > 0 || jobs.receivable() > 0) await sleep(5);
         await bus.idle();
+        await invoker.idle();
         await sleep(25);
         const current = fingerprint();
         if (current === seen) return;
@@ -511,6 +537,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       async start(instanceId) {
         await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
       },
+      asyncFailures: () => [...invoker.failures],
       fireSweep() {
         const schedules = source.rules.filter((r) => r.schedule);
         if (schedules.length === 0) throw new Error('the stack has no schedule rule');
@@ -523,7 +550,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         for (;;) {
           await quiesce();
           if (until && (await until())) return;
-          const candidates = [region.nextTransitionAt(), jobs.nextVisibleAt()].filter(
+          const candidates = [region.nextTransitionAt(), jobs.nextVisibleAt(), invoker.nextRetryAt()].filter(
             (t): t is number => t !== undefined,
           );
           if (candidates.length === 0) {
@@ -538,7 +565,11 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
               `no ${settleOpts.what ?? 'expected outcome'} after ${Math.round(max / 1000)} s of driven time`,
             );
           const why =
-            next === jobs.nextVisibleAt() ? 'SQS visibility timeout: the job comes back' : 'instance state transition';
+            next === jobs.nextVisibleAt()
+              ? 'SQS visibility timeout: the job comes back'
+              : next === invoker.nextRetryAt()
+                ? 'Lambda retries an asynchronous invocation'
+                : 'instance state transition';
           advance(Math.max(0, next - now()), why);
         }
       },
