@@ -40,7 +40,8 @@
 #   3 an ENI listed in IMDS is not ready (no interface with its MAC, device-number still 0): nothing was changed
 #   4 applying the change failed (ip -batch or networkd)  5 --verify found a mismatch
 #   6 another run holds the lock for too long             7 prerequisite missing (not root, bash < 4.4, no ip/curl/flock)
-#   8 amazon-ec2-net-utils manages the interfaces and its state differs from IMDS (refresh triggered)
+#   8 amazon-ec2-net-utils manages the interfaces and its state still differs from IMDS after its refresh
+#   9 run by SSM Run Command (AWS_SSM_INSTANCE_ID set) without SSM_Action: the agent is too old to pass parameters
 
 # aws:runShellScript may start this file with sh: re-execute under bash before using any bash syntax.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -142,7 +143,18 @@ emit_json() {
   printf '"verifyCount":%s,"verifyFailed":%s,"verify":[%s]}\n' "${#VERIFY_JSON[@]}" "$VERIFY_FAILED" "$verify"
 }
 
+# Under SSM Run Command the agent exports AWS_SSM_INSTANCE_ID and AWS_SSM_REGION_NAME to the script; agents older
+# than 3.3.2746.0 do not export the document parameters (SSM_*) at all, and SSM_Action always arrives from a newer
+# agent (it has a default). Running a plain sync there would report Success for an install or uninstall: refuse.
+check_ssm_agent() {
+  [ -n "${AWS_SSM_INSTANCE_ID:-}${AWS_SSM_REGION_NAME:-}" ] || return 0
+  [ -z "${SSM_Action+x}" ] || return 0
+  die 9 "running under SSM Run Command but SSM_Action is not set: SSM Agent older than 3.3.2746.0 does not pass" \
+    "document parameters as environment variables; update amazon-ssm-agent (nothing was changed)"
+}
+
 parse_args() {
+  [ $# -gt 0 ] || check_ssm_agent
   case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) die 1 "bad SSM_DryRun" ;; esac
   case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) die 1 "bad SSM_Action" ;; esac
   case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) die 1 "bad SSM_Output" ;; esac
