@@ -733,8 +733,9 @@ case \"\$reason\" in
   BOUND | REBOOT | RENEW | REBIND) $INSTALL_PATH --trigger dhclient || true ;;
 esac
 " ;;
-      udev) write_file "$path" "# eip-autopilot: an ENI attached or detached.
-ACTION==\"add|remove\", SUBSYSTEM==\"net\", KERNEL!=\"lo\", RUN+=\"$INSTALL_PATH --trigger udev\"
+      udev) write_file "$path" "# eip-autopilot: an ENI attached or detached (one line per action, one command each).
+ACTION==\"add\", SUBSYSTEM==\"net\", KERNEL!=\"lo\", RUN+=\"$INSTALL_PATH --trigger udev\"
+ACTION==\"remove\", SUBSYSTEM==\"net\", KERNEL!=\"lo\", RUN+=\"$INSTALL_PATH --trigger udev\"
 " ;;
     esac
     case "$h" in networkmanager | ifupdown) $DRY_RUN || chmod 0755 "$path" ;; esac
