@@ -92,6 +92,7 @@ export function chartSvg(title: string, subtitle: string, panels: Panel[], xMax:
   const body = panels.map((p, i) => panelSvg(p, (i % columns) * w, 50 + Math.floor(i / columns) * h, w, h, xMax));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="10" y="20" font-size="16" font-weight="bold">${esc(title)}</text>`,
     `<text x="10" y="38" font-size="11" fill="#555">${esc(subtitle)}</text>`,

@@ -164,21 +164,22 @@ async function sweep100k(): Promise<void> {
     const fleet = makeFleet(100_000);
     const built = process.memoryUsage().heapUsed;
     const started = performance.now();
-    const result = await sweep(fleet.port, {
+    const result = await sweep(fleet.port, fleet.ssm, {
       countTagKey: 'eip-count',
       poolTagKey: 'eip-pool',
       onStopTagKey: 'eip-on-stop',
     });
     const ms = performance.now() - started;
     const after = process.memoryUsage().heapUsed;
-    const pages = fleet.calls.filter((c) => c === 'DescribeInstances').length;
+    const byName = new Map<string, number>();
+    for (const c of fleet.calls) byName.set(c, (byName.get(c) ?? 0) + 1);
     console.log('\n## sweep over 100,000 instances in sync (synthetic fleet behind the EC2 port, local/fleet.ts)');
     printTable(
       ['calls', 'of which', 'writes', 'jobs', 'wall', 'heap: fleet / sweep', 'target'],
       [
         [
           String(fleet.calls.length),
-          `${pages} DescribeInstances pages (filter tag-key, 1000/page), ${fleet.calls.length - pages} DescribeAddresses`,
+          [...byName].map(([name, n]) => `${n} ${name}`).join(', '),
           '0',
           String(result.drifted.length),
           `${ms.toFixed(0)} ms`,

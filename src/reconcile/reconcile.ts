@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Ec2Port } from '../aws/ec2-port';
 import type { SsmPort } from '../aws/ssm-port';
 import type { Config } from '../config';
@@ -28,6 +29,11 @@ export interface ReconcileDeps {
 export interface ReconcileOptions {
   /** Send the guest document after changes (default true). */
   guest?: boolean;
+  /**
+   * The job's id (the SQS message id, the same on every redelivery): ENI ClientTokens derive from it. Without it
+   * (CLI), the run is a new job.
+   */
+  jobId?: string;
 }
 
 /** Result of one reconcile, used by the handler, the CLI and the tests. */
@@ -44,6 +50,9 @@ export interface ReconcileOutcome {
   /** Set when the job should be retried later (SQS redelivery); the reason. */
   retryLater: string | undefined;
 }
+
+/** Status after SendCommand answered InvalidInstanceId (the sweep looks for it). */
+export const AGENT_NOT_REGISTERED = 'pending: guest agent not registered yet';
 
 // Instance-type limits never change for a type: cache them for the life of the Lambda container.
 const typeCache = new Map<string, TypeLimits>();
@@ -155,6 +164,7 @@ export async function reconcileInstance(
     ssm: deps.ssm,
     guestDocumentName: deps.config.guestDocumentName,
     dryRun: deps.config.dryRun,
+    jobId: options.jobId ?? randomUUID(),
   };
   // The guest document goes last, after the status is written: the agent can finish it (and command-status can
   // read the tag) before SendCommand even returns, so `syncing k/n` must already be there to become `ok k/n`.
@@ -207,8 +217,10 @@ export async function reconcileInstance(
       failed.push(guestFailure);
       // A second status write, only on this failure path: the command never ran, so no event will correct it.
       if (isAgentNotRegistered(guestFailure.cause)) {
-        status = 'pending: guest agent not registered yet';
-        retryLater = 'guest-agent-not-registered';
+        // Terminal for this job: retrying would hold the instance's FIFO group (and, across many agentless
+        // instances, the queue) for 5 x 12 minutes into the DLQ. The State Manager association runs the document
+        // when the agent registers, and the sweep sends a job once SSM shows the agent Online.
+        status = AGENT_NOT_REGISTERED;
       } else {
         status = statusValue(`guest failed: SendCommand ${guestFailure.error}`);
         if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;
