@@ -3,9 +3,9 @@ import { loadConfig } from '../config';
 import { type Deps, makeDeps } from '../deps';
 import { errorCode } from '../errors';
 import { isInstanceId } from '../jobs/job';
-import type { Outcome } from '../reconcile/execute';
+import type { ActionResult } from '../reconcile/execute';
 import type { Action, Target } from '../reconcile/plan';
-import { planForInstance, reconcileInstance } from '../reconcile/reconcile';
+import { observeAndPlan, reconcileInstance } from '../reconcile/reconcile';
 import { sweep } from '../sweep/sweep';
 import { statusTable } from './status';
 
@@ -83,7 +83,7 @@ export function describeAction(a: Action): string {
   return `${a.kind.padEnd(20)} ${what.padEnd(48)} ${a.reason}`.trimEnd();
 }
 
-function outcomeLine(o: Outcome): string {
+function resultLine(o: ActionResult): string {
   const tail = o.result === 'done' ? (o.id ? ` [${o.id}]` : '') : ` [${o.result}${o.error ? `: ${o.error}` : ''}]`;
   return `  ${describeAction(o.action)}${tail}`;
 }
@@ -145,7 +145,7 @@ export async function main(
     }
     switch (command) {
       case 'plan': {
-        const { actual, plan } = await planForInstance(id, deps);
+        const { actual, plan } = await observeAndPlan(id, deps);
         if (json)
           io.out(
             JSON.stringify(
@@ -166,15 +166,13 @@ export async function main(
       case 'reconcile': {
         const outcome = await reconcileInstance(id, deps, { guest: !values['no-guest'] });
         if (json)
-          io.out(
-            JSON.stringify({ ...outcome, outcomes: outcome.outcomes.map(({ cause: _cause, ...o }) => o) }, null, 2),
-          );
+          io.out(JSON.stringify({ ...outcome, results: outcome.results.map(({ cause: _cause, ...o }) => o) }, null, 2));
         else
           io.out(
             [
               `reconciled ${id} (${outcome.state ?? 'not found'}): ${outcome.placed}/${outcome.wanted}, ` +
                 `status ${JSON.stringify(outcome.status ?? '')}`,
-              ...outcome.outcomes.map(outcomeLine),
+              ...outcome.results.map(resultLine),
               ...(outcome.retryLater ? [`retry later: ${outcome.retryLater}`] : []),
             ].join('\n'),
           );

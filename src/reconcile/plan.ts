@@ -65,17 +65,18 @@ export type Action =
   | {
       kind: 'allocate';
       ref: string;
-      assignedIp: boolean;
+      /** The target private IP is one we assign: the address carries the assigned-ip tag. */
+      ipIsOurs: boolean;
       /** Where it goes when that IP is one we assign: the address is born with that IP in its assigned-ip tag. */
       target?: Target;
       reason: 'address-without-eip';
     }
-  | { kind: 'take-from-pool'; allocationId: string; pool: string; assignedIp: boolean; reason: 'address-without-eip' }
+  | { kind: 'take-from-pool'; allocationId: string; pool: string; ipIsOurs: boolean; reason: 'address-without-eip' }
   | {
       kind: 'associate';
       allocation: { allocationId: string } | { ref: string };
       target: Target;
-      assignedIp: boolean;
+      ipIsOurs: boolean;
       /** A pool address goes back to the pool (untagged) if it cannot be associated; others are released. */
       fromPool: boolean;
       /**
@@ -83,7 +84,7 @@ export type Action =
        * target IP, or removes it when the address lands on an IP we did not assign, so we never unassign an IP that
        * is not provably ours.
        */
-      marker?: string;
+      assignedIpTag?: string;
       reason: 'address-without-eip';
     }
   | { kind: 'sync-guest'; reason: 'cloud-changed' | 'guest-not-confirmed' }
@@ -254,20 +255,20 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       foreign.add(slotKey(a.eniId, a.privateIp));
     }
   }
-  for (const eni of actual.enis) for (const ip of eni.otherPublicIps) foreign.add(slotKey(eni.eniId, ip));
+  for (const eni of actual.enis) for (const ip of eni.ipsWithForeignPublicIp) foreign.add(slotKey(eni.eniId, ip));
 
   const state = actual.state ?? 'unknown';
   const actions: Action[] = [];
-  let target: number;
+  let wanted: number;
   let removeReason: RemoveReason;
   let running = false;
   if (state === 'terminated' || state === 'shutting-down') {
-    target = 0;
+    wanted = 0;
     removeReason = 'instance-terminated';
   } else if (state === 'stopping' || state === 'stopped') {
     if (!desired.valid || desired.onStop === 'keep')
       return finish([{ kind: 'noop', reason: 'instance-stopped-keep' }], placed.length, placed.length);
-    target = 0;
+    wanted = 0;
     removeReason = 'instance-stopped';
   } else if (state !== 'running') {
     // pending: associating fails until the instance runs; the running state-change event brings us back.
@@ -275,12 +276,10 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   } else if (!desired.valid) {
     return finish(statusActions(actual, `error: ${desired.error}`), placed.length, placed.length);
   } else {
-    target = desired.count;
+    wanted = desired.count;
     removeReason = 'above-desired-count';
     running = true;
   }
-  const wanted = target;
-
   // Addresses of ours associated somewhere that is not this instance: take them back.
   for (const a of elsewhere) {
     actions.push({
@@ -294,13 +293,13 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   const spare = [...held.filter((a) => !a.associationId), ...elsewhere];
 
   // Scale down from the end of the contract order.
-  const keep = placed.slice(0, target);
-  const surplus = placed.slice(target);
+  const keep = placed.slice(0, wanted);
+  const surplus = placed.slice(wanted);
   const undoIps = removeReason !== 'instance-terminated';
   for (const a of surplus) {
     actions.push(...removal(a, removeReason));
   }
-  const need = Math.max(0, target - keep.length);
+  const need = Math.max(0, wanted - keep.length);
 
   // Free slots: no EIP of ours kept there and no foreign EIP.
   const keptKeys = new Set(keep.map((a) => slotKey(a.eniId ?? '', a.privateIp ?? '')));
@@ -350,23 +349,23 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   // unassigned when not.
   const ourFreeIps = new Set(
     held
-      .filter((a) => !a.associationId && a.assignedIpAt !== undefined)
-      .map((a) => a.assignedIpAt ?? '')
+      .filter((a) => !a.associationId && a.assignedIpTag?.ip !== undefined)
+      .map((a) => a.assignedIpTag?.ip ?? '')
       .filter((ip) => freeSlots.some((s) => s.privateIp === ip && !s.primary)),
   );
-  const targets: { target: Target; assignedIp: boolean }[] = freeSlots
+  const targets: { target: Target; ipIsOurs: boolean }[] = freeSlots
     .slice(0, sources)
-    .map((s) => ({ target: { eniId: s.eni.eniId, privateIp: s.privateIp }, assignedIp: ourFreeIps.has(s.privateIp) }));
+    .map((s) => ({ target: { eniId: s.eni.eniId, privateIp: s.privateIp }, ipIsOurs: ourFreeIps.has(s.privateIp) }));
   if (newIps > 0) {
     const limits = ctx.limits;
     if (limits === undefined) return finish([], keep.length, wanted, ['limits']);
     const capacity = limits.maxEnis * limits.ipv4PerEni;
-    if (target + foreign.size > capacity) {
+    if (wanted + foreign.size > capacity) {
       const others = foreign.size > 0 ? `, ${foreign.size} used by other EIPs` : '';
       return finish(
         statusActions(
           actual,
-          `error: ${ctx.countTagKey} ${target} exceeds ${limits.instanceType} capacity ${capacity} ` +
+          `error: ${ctx.countTagKey} ${wanted} exceeds ${limits.instanceType} capacity ${capacity} ` +
             `(${limits.maxEnis} ENIs x ${limits.ipv4PerEni} IPv4${others})`,
         ),
         keep.length,
@@ -379,7 +378,7 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       if (remaining === 0 || room <= 0) continue;
       const n = Math.min(room, remaining);
       actions.push({ kind: 'assign-private-ips', eniId: eni.eniId, count: n, reason: 'need-more-addresses' });
-      for (let k = 0; k < n; k++) targets.push({ target: { eniId: eni.eniId, newIp: k }, assignedIp: true });
+      for (let k = 0; k < n; k++) targets.push({ target: { eniId: eni.eniId, newIp: k }, ipIsOurs: true });
       remaining -= n;
     }
     const used = new Set(actual.enis.map((e) => e.deviceIndex));
@@ -407,7 +406,7 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
         reason: 'existing-enis-full',
       });
       // The new ENI's primary IP is ours too, but it goes with the ENI, so it is not marked as assigned.
-      for (let k = 0; k < n; k++) targets.push({ target: { newEni: device, newIp: k }, assignedIp: k > 0 });
+      for (let k = 0; k < n; k++) targets.push({ target: { newEni: device, newIp: k }, ipIsOurs: k > 0 });
       remaining -= n;
       // A reused ENI with fewer IPs than needed: the next run assigns the rest on it (now attached) rather than
       // creating another ENI for them.
@@ -423,9 +422,9 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
         kind: 'associate',
         allocation: { allocationId: a.allocationId },
         target: slot.target,
-        assignedIp: slot.assignedIp,
+        ipIsOurs: slot.ipIsOurs,
         fromPool: a.pool !== undefined && !a.managed,
-        ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}),
+        ...(a.assignedIpTag !== undefined ? { assignedIpTag: a.assignedIpTag.value } : {}),
         reason: 'address-without-eip',
       });
   }
@@ -436,16 +435,16 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       kind: 'take-from-pool',
       allocationId: a.allocationId,
       pool: a.pool ?? '',
-      assignedIp: slot.assignedIp,
+      ipIsOurs: slot.ipIsOurs,
       reason: 'address-without-eip',
     });
     actions.push({
       kind: 'associate',
       allocation: { allocationId: a.allocationId },
       target: slot.target,
-      assignedIp: slot.assignedIp,
+      ipIsOurs: slot.ipIsOurs,
       fromPool: true,
-      ...(a.assignedIpTag !== undefined ? { marker: a.assignedIpTag } : {}),
+      ...(a.assignedIpTag !== undefined ? { assignedIpTag: a.assignedIpTag.value } : {}),
       reason: 'address-without-eip',
     });
   }
@@ -456,15 +455,15 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
     actions.push({
       kind: 'allocate',
       ref,
-      assignedIp: slot.assignedIp,
-      ...(slot.assignedIp ? { target: slot.target } : {}),
+      ipIsOurs: slot.ipIsOurs,
+      ...(slot.ipIsOurs ? { target: slot.target } : {}),
       reason: 'address-without-eip',
     });
     actions.push({
       kind: 'associate',
       allocation: { ref },
       target: slot.target,
-      assignedIp: slot.assignedIp,
+      ipIsOurs: slot.ipIsOurs,
       fromPool: false,
       reason: 'address-without-eip',
     });
@@ -487,7 +486,7 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
     }
     for (const a of surplus) {
       const slot = slotByKey.get(slotKey(a.eniId ?? '', a.privateIp ?? ''));
-      if (slot && a.assignedIp && !slot.primary && !deleted.has(slot.eni.eniId)) {
+      if (slot && a.assignedIpTag?.proves && !slot.primary && !deleted.has(slot.eni.eniId)) {
         actions.push({
           kind: 'unassign-private-ip',
           eniId: slot.eni.eniId,

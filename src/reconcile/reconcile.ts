@@ -5,7 +5,7 @@ import { isAgentNotRegistered, isRetryLater } from '../errors';
 import { logger } from '../logger';
 import { TAG } from '../tags';
 import { desiredFromTags } from './desired';
-import { executePlan, type Outcome } from './execute';
+import { executePlan, type ActionResult } from './execute';
 import { type ActualState, observe, observeLeftoverEnis } from './observe';
 import {
   type Action,
@@ -40,7 +40,8 @@ export interface ReconcileOutcome {
   wanted: number;
   /** Status tag value after this run (undefined: no status is kept for this instance). */
   status: string | undefined;
-  outcomes: Outcome[];
+  /** Each executed action and how it went, in execution order. */
+  results: ActionResult[];
   /** Set when the job should be retried later (SQS redelivery); the reason. */
   retryLater: string | undefined;
 }
@@ -85,7 +86,7 @@ async function typeLimits(instanceType: string, ec2: Ec2Port): Promise<TypeLimit
  * Observes one instance and plans it, reading the instance-type limits and the EIP quota only when the plan needs
  * them. No writes.
  */
-export async function planForInstance(
+export async function observeAndPlan(
   instanceId: string,
   deps: Pick<ReconcileDeps, 'ec2' | 'ssm' | 'config'>,
 ): Promise<{ actual: ActualState; plan: PlanResult }> {
@@ -140,7 +141,7 @@ export async function reconcileInstance(
   deps: ReconcileDeps,
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
-  const { actual, plan } = await planForInstance(instanceId, deps);
+  const { actual, plan } = await observeAndPlan(instanceId, deps);
   const guestEnabled = options.guest ?? true;
   const planned = plan.actions.filter((a) => a.kind !== 'write-status' && (guestEnabled || a.kind !== 'sync-guest'));
   const plannedStatus = plan.actions.find((a) => a.kind === 'write-status');
@@ -222,7 +223,7 @@ export async function reconcileInstance(
     placed,
     wanted: plan.wanted,
     status,
-    outcomes,
+    results: outcomes,
     retryLater,
   };
   logger.info('instance reconciled', {

@@ -47,7 +47,7 @@ import * as instances from './ec2/instances';
 import * as tags from './ec2/tags';
 import * as enis from './ec2/enis';
 import * as addresses from './ec2/addresses';
-import type { Context } from './context';
+import type { RegionContext } from './context';
 import type { Ec2Change, Ec2Options, GuestNetwork } from './ec2/records';
 import { Ec2State } from './ec2/state';
 
@@ -61,7 +61,7 @@ export type { Ec2Change, Ec2Options, GuestEni, GuestNetwork } from './ec2/record
 export class Ec2Model {
   private readonly s: Ec2State;
 
-  constructor(ctx: Context, opts: Ec2Options) {
+  constructor(ctx: RegionContext, opts: Ec2Options) {
     this.s = new Ec2State(ctx, opts);
   }
 

@@ -11,14 +11,14 @@ import type {
 } from '@aws-sdk/client-ec2';
 import * as shapes from './shapes';
 import * as readers from './readers';
-import { err } from '../errors';
+import { regionError } from '../errors';
 import { compileFilters } from '../filters';
 import { type AddressRec, type EniRec, PUBLIC_RANGES, tagSpecs } from './records';
 import type { Ec2State } from './state';
 
 function nextPublicIp(s: Ec2State, wanted?: string): string {
   if (wanted) {
-    if (s.publicInUse.has(wanted)) throw err('InvalidAddress.InUse', `Address ${wanted} is already allocated.`);
+    if (s.publicInUse.has(wanted)) throw regionError('InvalidAddress.InUse', `Address ${wanted} is already allocated.`);
     return wanted;
   }
   const ranges = s.opts.publicIpRanges ?? PUBLIC_RANGES;
@@ -31,19 +31,22 @@ function nextPublicIp(s: Ec2State, wanted?: string): string {
       return ip;
     }
   }
-  throw err('InsufficientAddressCapacity', 'There are no more public addresses available in the local region.');
+  throw regionError('InsufficientAddressCapacity', 'There are no more public addresses available in the local region.');
 }
 
 export function AllocateAddress(s: Ec2State, input: AllocateAddressRequest): AllocateAddressResult {
   if (input.Domain && input.Domain !== 'vpc')
-    throw err('InvalidParameterValue', `Invalid value '${input.Domain}' for domain.`);
+    throw regionError('InvalidParameterValue', `Invalid value '${input.Domain}' for domain.`);
   if (input.PublicIpv4Pool && input.PublicIpv4Pool !== 'amazon') {
-    throw err('InvalidPublicIpv4PoolID.NotFound', `The public IPv4 pool '${input.PublicIpv4Pool}' does not exist`);
+    throw regionError(
+      'InvalidPublicIpv4PoolID.NotFound',
+      `The public IPv4 pool '${input.PublicIpv4Pool}' does not exist`,
+    );
   }
   // Everything is validated before the address exists: TagSpecifications are atomic with the allocation.
   const tags = tagSpecs(input.TagSpecifications, ['elastic-ip']).get('elastic-ip') ?? new Map<string, string>();
   if (s.addresses.size >= s.opts.eipQuota)
-    throw err('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
+    throw regionError('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
   const publicIp = nextPublicIp(s, input.Address);
   const addr: AddressRec = { allocationId: `eipalloc-${s.ctx.rng.hex(17)}`, publicIp, tags };
   s.publicInUse.add(publicIp);
@@ -60,13 +63,13 @@ export function AllocateAddress(s: Ec2State, input: AllocateAddressRequest): All
 export function AssociateAddress(s: Ec2State, input: AssociateAddressRequest): AssociateAddressResult {
   const addr = s.address(input.AllocationId, input.PublicIp);
   if (!input.InstanceId && !input.NetworkInterfaceId) {
-    throw err('MissingParameter', 'Either instance ID or network interface ID must be specified');
+    throw regionError('MissingParameter', 'Either instance ID or network interface ID must be specified');
   }
   let eni: EniRec;
   if (input.NetworkInterfaceId) {
     eni = s.eni(input.NetworkInterfaceId);
     if (input.InstanceId && eni.attachment?.instanceId !== input.InstanceId) {
-      throw err(
+      throw regionError(
         'InvalidParameterCombination',
         `Network interface '${eni.id}' is not attached to instance '${input.InstanceId}'`,
       );
@@ -74,23 +77,23 @@ export function AssociateAddress(s: Ec2State, input: AssociateAddressRequest): A
   } else {
     const inst = s.instance(input.InstanceId);
     if (inst.state !== 'running' && inst.state !== 'stopped') {
-      throw err('InvalidInstanceID', `The instance '${inst.id}' is not in a valid state for this operation.`);
+      throw regionError('InvalidInstanceID', `The instance '${inst.id}' is not in a valid state for this operation.`);
     }
     const enis = s.enisOf(inst.id);
     if (enis.length > 1) {
-      throw err(
+      throw regionError(
         'InvalidInstanceID',
         `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the operation instead.`,
       );
     }
     const primary = enis[0];
-    if (!primary) throw err('InvalidInstanceID', `The instance '${inst.id}' has no network interface.`);
+    if (!primary) throw regionError('InvalidInstanceID', `The instance '${inst.id}' has no network interface.`);
     eni = primary;
   }
   const privateIp = input.PrivateIpAddress ?? eni.ips[0] ?? '';
   if (!eni.ips.includes(privateIp)) {
     // The error AWS returns here is undocumented (FACTS.md); InvalidParameterValue is the likely one.
-    throw err(
+    throw regionError(
       'InvalidParameterValue',
       `The private IP address ${privateIp} is not assigned to network interface ${eni.id}`,
     );
@@ -99,13 +102,13 @@ export function AssociateAddress(s: Ec2State, input: AssociateAddressRequest): A
   const allow = input.AllowReassociation ?? true;
   if (!allow) {
     if (addr.association) {
-      throw err(
+      throw regionError(
         'Resource.AlreadyAssociated',
         `resource ${addr.allocationId} is already associated with associate-id ${addr.association.id}`,
       );
     }
     if (occupant && occupant !== addr) {
-      throw err(
+      throw regionError(
         'Resource.AlreadyAssociated',
         `resource ${eni.id} is already associated with associate-id ${occupant.association?.id}`,
       );
@@ -130,7 +133,8 @@ export function DisassociateAddress(s: Ec2State, input: DisassociateAddressReque
   let addr: AddressRec | undefined;
   if (input.AssociationId) {
     for (const a of s.addresses.values()) if (a.association?.id === input.AssociationId) addr = a;
-    if (!addr) throw err('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
+    if (!addr)
+      throw regionError('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
   } else {
     addr = s.address(undefined, input.PublicIp);
   }
@@ -140,7 +144,7 @@ export function DisassociateAddress(s: Ec2State, input: DisassociateAddressReque
 
 export function ReleaseAddress(s: Ec2State, input: ReleaseAddressRequest): Record<string, never> {
   const addr = s.address(input.AllocationId, input.PublicIp);
-  if (addr.association) throw err('InvalidIPAddress.InUse', `Address ${addr.publicIp} is in use.`);
+  if (addr.association) throw regionError('InvalidIPAddress.InUse', `Address ${addr.publicIp} is in use.`);
   s.addresses.delete(addr.allocationId);
   s.publicInUse.delete(addr.publicIp);
   return {};
@@ -157,7 +161,7 @@ export function DescribeAddresses(s: Ec2State, input: DescribeAddressesRequest):
     const found = candidates.filter((a) => wanted.has(a.publicIp));
     if (found.length < wanted.size) {
       const missing = [...wanted].filter((ip) => !found.some((a) => a.publicIp === ip));
-      throw err('InvalidAddress.NotFound', `Address '${missing.join(', ')}' not found.`);
+      throw regionError('InvalidAddress.NotFound', `Address '${missing.join(', ')}' not found.`);
     }
     candidates = found;
   }

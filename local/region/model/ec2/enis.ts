@@ -16,7 +16,7 @@ import type {
 import * as time from './time';
 import * as shapes from './shapes';
 import * as readers from './readers';
-import { err } from '../errors';
+import { regionError } from '../errors';
 import { checkMaxResults, compileFilters, decodeToken, encodeToken } from '../filters';
 import { type EniRec, tagSpecs } from './records';
 import type { Ec2State } from './state';
@@ -29,7 +29,7 @@ export function DescribeNetworkInterfaces(
   const predicate = compileFilters(input.Filters, readers.readersOf(s).eni, (e) => e.tags);
   const ids = input.NetworkInterfaceIds ?? [];
   if (ids.length > 0 && max !== undefined) {
-    throw err(
+    throw regionError(
       'InvalidParameterCombination',
       'The parameter NetworkInterfaceIds cannot be used with the parameter maxResults',
     );
@@ -54,7 +54,7 @@ export function CreateNetworkInterface(
     const seen = s.eniTokens.get(ClientToken);
     if (seen) {
       if (seen.fingerprint !== fingerprint) {
-        throw err(
+        throw regionError(
           'IdempotentParameterMismatch',
           'The client token you have provided is associated with a resource that is different from the one you are creating.',
         );
@@ -63,13 +63,13 @@ export function CreateNetworkInterface(
       if (existing) return { NetworkInterface: shapes.describeEni(s, existing), ClientToken };
     }
   }
-  if (!input.SubnetId) throw err('MissingParameter', 'The request must contain the parameter SubnetId');
+  if (!input.SubnetId) throw regionError('MissingParameter', 'The request must contain the parameter SubnetId');
   const subnet = s.subnet(input.SubnetId);
   const groups = s.checkGroups(input.Groups);
   const tags =
     tagSpecs(input.TagSpecifications, ['network-interface']).get('network-interface') ?? new Map<string, string>();
   if (input.SecondaryPrivateIpAddressCount !== undefined && input.PrivateIpAddresses?.some((p) => !p.Primary)) {
-    throw err(
+    throw regionError(
       'InvalidParameterCombination',
       'SecondaryPrivateIpAddressCount cannot be combined with secondary PrivateIpAddresses',
     );
@@ -82,7 +82,7 @@ export function CreateNetworkInterface(
   ];
   for (const ip of explicit) {
     s.checkIpInSubnet(subnet, ip);
-    if (s.ipOwner.has(ip)) throw err('InvalidIPAddress.InUse', `Address ${ip} is in use.`);
+    if (s.ipOwner.has(ip)) throw regionError('InvalidIPAddress.InUse', `Address ${ip} is in use.`);
   }
   const extra = (explicit.length === 0 ? 1 : 0) + (input.SecondaryPrivateIpAddressCount ?? 0);
   const ips = [...explicit, ...s.freeIps(subnet, extra, new Set(explicit))];
@@ -98,28 +98,34 @@ export function AttachNetworkInterface(
   const eni = s.eni(input.NetworkInterfaceId);
   const inst = s.instance(input.InstanceId);
   if (input.DeviceIndex === undefined)
-    throw err('MissingParameter', 'The request must contain the parameter DeviceIndex');
+    throw regionError('MissingParameter', 'The request must contain the parameter DeviceIndex');
   if ((input.NetworkCardIndex ?? 0) !== 0)
-    throw err('InvalidParameterValue', 'Network card index must be 0 for this instance type');
+    throw regionError('InvalidParameterValue', 'Network card index must be 0 for this instance type');
   if (inst.state !== 'running' && inst.state !== 'stopped') {
-    throw err('IncorrectInstanceState', `The instance '${inst.id}' is not in a valid state for this operation.`);
+    throw regionError(
+      'IncorrectInstanceState',
+      `The instance '${inst.id}' is not in a valid state for this operation.`,
+    );
   }
-  if (eni.attachment) throw err('InvalidNetworkInterface.InUse', `Interface: [${eni.id}] in use.`);
+  if (eni.attachment) throw regionError('InvalidNetworkInterface.InUse', `Interface: [${eni.id}] in use.`);
   const spec = s.typeSpec(inst.type);
   const attached = s.enisOf(inst.id);
   if (attached.some((e) => e.attachment?.deviceIndex === input.DeviceIndex)) {
-    throw err(
+    throw regionError(
       'InvalidParameterValue',
       `Instance '${inst.id}' already has an interface attached at device index '${input.DeviceIndex}'.`,
     );
   }
   if (attached.length + 1 > spec.maxEnis) {
-    throw err('AttachmentLimitExceeded', `Interface count ${attached.length + 1} exceeds the limit for ${inst.type}`);
+    throw regionError(
+      'AttachmentLimitExceeded',
+      `Interface count ${attached.length + 1} exceeds the limit for ${inst.type}`,
+    );
   }
   if (eni.ips.length > spec.ipv4PerEni)
-    throw err('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
+    throw regionError('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
   if (s.subnet(eni.subnetId).az !== s.subnet(inst.subnetId).az) {
-    throw err(
+    throw regionError(
       'InvalidParameterCombination',
       'You may not attach a network interface to an instance if they are not in the same availability zone',
     );
@@ -138,15 +144,15 @@ export function AttachNetworkInterface(
 }
 
 function eniByAttachment(s: Ec2State, attachmentId: string | undefined): EniRec {
-  if (!attachmentId) throw err('MissingParameter', 'The request must contain the parameter AttachmentId');
+  if (!attachmentId) throw regionError('MissingParameter', 'The request must contain the parameter AttachmentId');
   for (const eni of s.enis.values()) if (eni.attachment?.id === attachmentId) return eni;
-  throw err('InvalidAttachmentID.NotFound', `Interface attachment '${attachmentId}' does not exist.`);
+  throw regionError('InvalidAttachmentID.NotFound', `Interface attachment '${attachmentId}' does not exist.`);
 }
 
 export function DetachNetworkInterface(s: Ec2State, input: DetachNetworkInterfaceRequest): Record<string, never> {
   const eni = eniByAttachment(s, input.AttachmentId);
   if (eni.attachment?.deviceIndex === 0) {
-    throw err('OperationNotPermitted', 'The network interface at device index 0 cannot be detached.');
+    throw regionError('OperationNotPermitted', 'The network interface at device index 0 cannot be detached.');
   }
   const instanceId = eni.attachment?.instanceId ?? '';
   // Elastic IPs stay associated with the interface (not the instance) when it is detached.
@@ -158,7 +164,7 @@ export function DetachNetworkInterface(s: Ec2State, input: DetachNetworkInterfac
 export function DeleteNetworkInterface(s: Ec2State, input: DeleteNetworkInterfaceRequest): Record<string, never> {
   const eni = s.eni(input.NetworkInterfaceId);
   if (eni.attachment)
-    throw err('InvalidNetworkInterface.InUse', `The network interface '${eni.id}' is currently in use.`);
+    throw regionError('InvalidNetworkInterface.InUse', `The network interface '${eni.id}' is currently in use.`);
   time.destroyEni(s, eni);
   return {};
 }
@@ -172,14 +178,14 @@ export function ModifyNetworkInterfaceAttribute(
     (v) => v !== undefined,
   );
   if (given.length !== 1) {
-    throw err(
+    throw regionError(
       'InvalidParameterCombination',
       'Exactly one of Attachment, Description, Groups and SourceDestCheck must be given',
     );
   }
   if (input.Attachment) {
     if (!eni.attachment || eni.attachment.id !== input.Attachment.AttachmentId) {
-      throw err(
+      throw regionError(
         'InvalidAttachmentID.NotFound',
         `Interface attachment '${input.Attachment.AttachmentId}' does not exist.`,
       );
@@ -201,27 +207,27 @@ export function AssignPrivateIpAddresses(
   const explicit = input.PrivateIpAddresses ?? [];
   const count = input.SecondaryPrivateIpAddressCount;
   if (explicit.length > 0 && count !== undefined) {
-    throw err(
+    throw regionError(
       'InvalidParameterCombination',
       'PrivateIpAddresses and SecondaryPrivateIpAddressCount cannot both be given',
     );
   }
   if (explicit.length === 0 && (count === undefined || count < 1)) {
-    throw err('MissingParameter', 'Either PrivateIpAddresses or SecondaryPrivateIpAddressCount must be given');
+    throw regionError('MissingParameter', 'Either PrivateIpAddresses or SecondaryPrivateIpAddressCount must be given');
   }
   const adding = explicit.length > 0 ? explicit.length : (count ?? 0);
   const inst = eni.attachment ? s.instances.get(eni.attachment.instanceId) : undefined;
   if (inst && eni.ips.length + adding > s.typeSpec(inst.type).ipv4PerEni) {
-    throw err('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
+    throw regionError('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
   }
   const subnet = s.subnet(eni.subnetId);
   for (const ip of explicit) {
     s.checkIpInSubnet(subnet, ip);
     const owner = s.ipOwner.get(ip);
-    if (owner === eni.id) throw err('InvalidParameterValue', `Address ${ip} is already assigned to ${eni.id}`);
-    if (owner && !input.AllowReassignment) throw err('PrivateIpAddressInUse', `Address ${ip} is in use.`);
+    if (owner === eni.id) throw regionError('InvalidParameterValue', `Address ${ip} is already assigned to ${eni.id}`);
+    if (owner && !input.AllowReassignment) throw regionError('PrivateIpAddressInUse', `Address ${ip} is in use.`);
     if (owner && s.enis.get(owner)?.ips[0] === ip)
-      throw err('InvalidParameterValue', `Address ${ip} is a primary address and cannot be reassigned`);
+      throw regionError('InvalidParameterValue', `Address ${ip} is a primary address and cannot be reassigned`);
   }
   const ips = explicit.length > 0 ? explicit : s.freeIps(subnet, adding);
   for (const ip of ips) {
@@ -255,12 +261,16 @@ export function UnassignPrivateIpAddresses(
 ): Record<string, never> {
   const eni = s.eni(input.NetworkInterfaceId);
   const ips = input.PrivateIpAddresses ?? [];
-  if (ips.length === 0) throw err('MissingParameter', 'The request must contain the parameter PrivateIpAddresses');
+  if (ips.length === 0)
+    throw regionError('MissingParameter', 'The request must contain the parameter PrivateIpAddresses');
   for (const ip of ips) {
     if (!eni.ips.includes(ip))
-      throw err('InvalidParameterValue', `Some of the specified addresses are not assigned to interface ${eni.id}`);
+      throw regionError(
+        'InvalidParameterValue',
+        `Some of the specified addresses are not assigned to interface ${eni.id}`,
+      );
     if (eni.ips[0] === ip)
-      throw err('InvalidParameterValue', `The primary private IP address ${ip} cannot be unassigned`);
+      throw regionError('InvalidParameterValue', `The primary private IP address ${ip} cannot be unassigned`);
   }
   for (const ip of ips) {
     // Undocumented in AWS (FACTS.md); we disassociate an EIP left on the address and keep it allocated.

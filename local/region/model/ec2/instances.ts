@@ -22,7 +22,7 @@ import type {
 import * as time from './time';
 import * as shapes from './shapes';
 import * as readers from './readers';
-import { err } from '../errors';
+import { regionError } from '../errors';
 import { checkMaxResults, compileFilters, decodeToken, encodeToken } from '../filters';
 import { INSTANCE_TYPES, type TypeSpec } from '../instance-types';
 import { type InstanceRec, STATE_CODES, tagSpecs } from './records';
@@ -33,19 +33,19 @@ export function RunInstances(s: Ec2State, input: RunInstancesRequest): Reservati
     const reservationId = s.runTokens.get(input.ClientToken);
     if (reservationId) return reservation(s, reservationId);
   }
-  if (!input.ImageId) throw err('MissingParameter', 'The request must contain the parameter ImageId');
+  if (!input.ImageId) throw regionError('MissingParameter', 'The request must contain the parameter ImageId');
   if (input.MinCount === undefined || input.MaxCount === undefined) {
-    throw err('MissingParameter', 'The request must contain the parameters MinCount and MaxCount');
+    throw regionError('MissingParameter', 'The request must contain the parameters MinCount and MaxCount');
   }
   if (input.MinCount < 1 || input.MaxCount < input.MinCount) {
-    throw err('InvalidParameterValue', 'MinCount must be at least 1 and not greater than MaxCount');
+    throw regionError('InvalidParameterValue', 'MinCount must be at least 1 and not greater than MaxCount');
   }
   const type = input.InstanceType ?? 't3.micro';
   const spec = s.typeSpec(type);
   const tags = tagSpecs(input.TagSpecifications, ['instance', 'network-interface', 'volume']);
   const nicSpecs = input.NetworkInterfaces ?? [];
   if (nicSpecs.length > 0 && (input.SubnetId || input.PrivateIpAddress || input.SecurityGroupIds)) {
-    throw err(
+    throw regionError(
       'InvalidParameterCombination',
       'Network interfaces and an instance-level subnet ID, private IP or security groups may not be specified on the same request',
     );
@@ -62,24 +62,24 @@ export function RunInstances(s: Ec2State, input: RunInstancesRequest): Reservati
           },
         ];
   if (!wanted.some((n) => n.DeviceIndex === 0))
-    throw err('InvalidParameterValue', 'A network interface at device index 0 is required');
+    throw regionError('InvalidParameterValue', 'A network interface at device index 0 is required');
   if (wanted.length > spec.maxEnis)
-    throw err('AttachmentLimitExceeded', `Interface count ${wanted.length} exceeds the limit for ${type}`);
+    throw regionError('AttachmentLimitExceeded', `Interface count ${wanted.length} exceeds the limit for ${type}`);
   const devices = new Set<number>();
   for (const n of wanted) {
     if (n.NetworkInterfaceId)
-      throw err(
+      throw regionError(
         'InvalidParameterValue',
         'Attaching existing network interfaces at launch is not modelled by the local region',
       );
     if (n.DeviceIndex === undefined || devices.has(n.DeviceIndex))
-      throw err('InvalidParameterValue', 'Each network interface needs a distinct DeviceIndex');
+      throw regionError('InvalidParameterValue', 'Each network interface needs a distinct DeviceIndex');
     devices.add(n.DeviceIndex);
     if (1 + (n.SecondaryPrivateIpAddressCount ?? 0) > spec.ipv4PerEni) {
-      throw err('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
+      throw regionError('PrivateIpAddressLimitExceeded', 'Number of private addresses will exceed limit.');
     }
     if (n.PrivateIpAddress && input.MaxCount > 1)
-      throw err(
+      throw regionError(
         'InvalidParameterCombination',
         'A private IP address cannot be given when launching more than one instance',
       );
@@ -89,11 +89,11 @@ export function RunInstances(s: Ec2State, input: RunInstancesRequest): Reservati
     .map((n) => {
       const subnet = s.subnet(n.SubnetId ?? primarySubnet.id);
       if (subnet.az !== primarySubnet.az)
-        throw err('InvalidParameterValue', 'All network interfaces must be in the same Availability Zone');
+        throw regionError('InvalidParameterValue', 'All network interfaces must be in the same Availability Zone');
       if (n.PrivateIpAddress) {
         s.checkIpInSubnet(subnet, n.PrivateIpAddress);
         if (s.ipOwner.has(n.PrivateIpAddress))
-          throw err('InvalidIPAddress.InUse', `Address ${n.PrivateIpAddress} is in use.`);
+          throw regionError('InvalidIPAddress.InUse', `Address ${n.PrivateIpAddress} is in use.`);
       }
       return { subnet, spec: n, groups: s.checkGroups(n.Groups) };
     })
@@ -164,7 +164,10 @@ function reservation(s: Ec2State, reservationId: string): Reservation {
 export function DescribeInstances(s: Ec2State, input: DescribeInstancesRequest): DescribeInstancesResult {
   const max = checkMaxResults(input.MaxResults, 5, 1000);
   if (max !== undefined && input.InstanceIds && input.InstanceIds.length > 0) {
-    throw err('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+    throw regionError(
+      'InvalidParameterCombination',
+      'The parameter instancesSet cannot be used with the parameter maxResults',
+    );
   }
   const predicate = compileFilters(input.Filters, readers.readersOf(s).instance, (i) => i.tags);
   let candidates: InstanceRec[];
@@ -227,7 +230,10 @@ export function TerminateInstances(s: Ec2State, input: TerminateInstancesRequest
 export function StopInstances(s: Ec2State, input: StopInstancesRequest): StopInstancesResult {
   for (const inst of s.instancesFor(input.InstanceIds)) {
     if (inst.state === 'pending' || inst.state === 'shutting-down' || inst.state === 'terminated') {
-      throw err('IncorrectInstanceState', `This instance '${inst.id}' is not in a state from which it can be stopped.`);
+      throw regionError(
+        'IncorrectInstanceState',
+        `This instance '${inst.id}' is not in a state from which it can be stopped.`,
+      );
     }
   }
   return {
@@ -240,7 +246,10 @@ export function StopInstances(s: Ec2State, input: StopInstancesRequest): StopIns
 export function StartInstances(s: Ec2State, input: StartInstancesRequest): StartInstancesResult {
   for (const inst of s.instancesFor(input.InstanceIds)) {
     if (inst.state === 'stopping' || inst.state === 'shutting-down' || inst.state === 'terminated') {
-      throw err('IncorrectInstanceState', `The instance '${inst.id}' is not in a state from which it can be started.`);
+      throw regionError(
+        'IncorrectInstanceState',
+        `The instance '${inst.id}' is not in a state from which it can be started.`,
+      );
     }
   }
   return {
@@ -256,7 +265,10 @@ export function DescribeInstanceTypes(_s: Ec2State, input: DescribeInstanceTypes
     input.InstanceTypes && input.InstanceTypes.length > 0 ? [...input.InstanceTypes] : Object.keys(INSTANCE_TYPES);
   const unknown = names.filter((n) => !INSTANCE_TYPES[n]);
   if (unknown.length > 0) {
-    throw err('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
+    throw regionError(
+      'InvalidInstanceType',
+      `The following supplied instance types do not exist: [${unknown.join(', ')}]`,
+    );
   }
   const predicate = compileFilters(input.Filters, { 'instance-type': (n: string) => n }, () => new Map());
   const matching = names.filter(predicate);
@@ -303,7 +315,10 @@ export function DescribeAccountAttributes(
   const attributes: AccountAttribute[] = names.map((name) => {
     const values = all[name];
     if (!values)
-      throw err('InvalidParameterValue', `Value (${name}) for parameter attributeName is invalid. Unknown attribute.`);
+      throw regionError(
+        'InvalidParameterValue',
+        `Value (${name}) for parameter attributeName is invalid. Unknown attribute.`,
+      );
     return { AttributeName: name, AttributeValues: values.map((AttributeValue) => ({ AttributeValue })) };
   });
   return { AccountAttributes: attributes };

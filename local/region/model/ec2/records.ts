@@ -1,6 +1,6 @@
 /** The EC2 model's records, options and request validation (shared by every section). */
 import type { InstanceStateName, TagSpecification } from '@aws-sdk/client-ec2';
-import { err } from '../errors';
+import { regionError } from '../errors';
 
 /** Options of the EC2 half of the region. */
 export interface Ec2Options {
@@ -135,15 +135,18 @@ export function validateTags(tags: { Key?: string; Value?: string }[]): [string,
   const out: [string, string][] = [];
   for (const t of tags) {
     const key = t.Key;
-    if (key === undefined || key === '') throw err('InvalidParameterValue', 'Tag key must not be empty');
+    if (key === undefined || key === '') throw regionError('InvalidParameterValue', 'Tag key must not be empty');
     if (key.length > 128)
-      throw err('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters: ${key}`);
+      throw regionError('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters: ${key}`);
     if (key.toLowerCase().startsWith('aws:')) {
-      throw err('InvalidParameterValue', "Tag keys starting with 'aws:' are reserved for internal use");
+      throw regionError('InvalidParameterValue', "Tag keys starting with 'aws:' are reserved for internal use");
     }
     const value = t.Value ?? '';
     if (value.length > 256)
-      throw err('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters for key ${key}`);
+      throw regionError(
+        'InvalidParameterValue',
+        `Tag value exceeds the maximum length of 256 characters for key ${key}`,
+      );
     out.push([key, value]);
   }
   return out;
@@ -154,11 +157,15 @@ export function tagSpecs(specs: TagSpecification[] | undefined, allowed: string[
   for (const spec of specs ?? []) {
     const type = spec.ResourceType;
     if (!type || !allowed.includes(type)) {
-      throw err('InvalidParameterValue', `'${type ?? ''}' is not a valid taggable resource type for this operation.`);
+      throw regionError(
+        'InvalidParameterValue',
+        `'${type ?? ''}' is not a valid taggable resource type for this operation.`,
+      );
     }
     const tags = byType.get(type) ?? new Map<string, string>();
     for (const [k, v] of validateTags(spec.Tags ?? [])) tags.set(k, v);
-    if (tags.size > 50) throw err('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded');
+    if (tags.size > 50)
+      throw regionError('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded');
     byType.set(type, tags);
   }
   return byType;

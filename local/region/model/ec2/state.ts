@@ -1,7 +1,7 @@
-import { err } from '../errors';
+import { regionError } from '../errors';
 import { INSTANCE_TYPES, type TypeSpec } from '../instance-types';
 import { intToIpv4, ipv4ToInt } from '#src/ipv4';
-import type { Context } from '../context';
+import type { RegionContext } from '../context';
 import {
   type AddressRec,
   type Ec2Change,
@@ -58,7 +58,7 @@ export class Ec2State {
   readonly defaultGroupId: string;
 
   constructor(
-    readonly ctx: Context,
+    readonly ctx: RegionContext,
     readonly opts: Ec2Options,
   ) {
     this.vpcId = `vpc-${ctx.rng.hex(17)}`;
@@ -116,15 +116,15 @@ export class Ec2State {
 
   typeSpec(type: string): TypeSpec {
     const spec = INSTANCE_TYPES[type];
-    if (!spec) throw err('InvalidParameterValue', `Invalid value '${type}' for InstanceType.`);
+    if (!spec) throw regionError('InvalidParameterValue', `Invalid value '${type}' for InstanceType.`);
     return spec;
   }
 
   instance(id: string | undefined): InstanceRec {
-    if (!id) throw err('MissingParameter', 'The request must contain the parameter InstanceId');
-    if (!INSTANCE_ID.test(id)) throw err('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+    if (!id) throw regionError('MissingParameter', 'The request must contain the parameter InstanceId');
+    if (!INSTANCE_ID.test(id)) throw regionError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
     const inst = this.visible(id);
-    if (!inst) throw err('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    if (!inst) throw regionError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
     return inst;
   }
 
@@ -136,45 +136,50 @@ export class Ec2State {
   }
 
   instancesFor(ids: string[] | undefined): InstanceRec[] {
-    if (!ids || ids.length === 0) throw err('MissingParameter', 'The request must contain the parameter InstanceId');
-    for (const id of ids) if (!INSTANCE_ID.test(id)) throw err('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+    if (!ids || ids.length === 0)
+      throw regionError('MissingParameter', 'The request must contain the parameter InstanceId');
+    for (const id of ids)
+      if (!INSTANCE_ID.test(id)) throw regionError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
     const missing = ids.filter((id) => !this.visible(id));
     if (missing.length > 0)
-      throw err('InvalidInstanceID.NotFound', plural(missing, 'The instance ID', 'The instance IDs'));
+      throw regionError('InvalidInstanceID.NotFound', plural(missing, 'The instance ID', 'The instance IDs'));
     return ids.map((id) => this.instances.get(id) as InstanceRec);
   }
 
   eni(id: string | undefined): EniRec {
-    if (!id) throw err('MissingParameter', 'The request must contain the parameter NetworkInterfaceId');
-    if (!ENI_ID.test(id)) throw err('InvalidNetworkInterfaceID.Malformed', `Invalid id: "${id}" (expecting "eni-...")`);
+    if (!id) throw regionError('MissingParameter', 'The request must contain the parameter NetworkInterfaceId');
+    if (!ENI_ID.test(id))
+      throw regionError('InvalidNetworkInterfaceID.Malformed', `Invalid id: "${id}" (expecting "eni-...")`);
     const eni = this.enis.get(id);
-    if (!eni) throw err('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`);
+    if (!eni) throw regionError('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`);
     return eni;
   }
 
   address(allocationId: string | undefined, publicIp?: string): AddressRec {
     if (allocationId) {
       const addr = this.addresses.get(allocationId);
-      if (!addr) throw err('InvalidAllocationID.NotFound', `The allocation ID '${allocationId}' does not exist`);
+      if (!addr)
+        throw regionError('InvalidAllocationID.NotFound', `The allocation ID '${allocationId}' does not exist`);
       return addr;
     }
     if (publicIp) {
       for (const addr of this.addresses.values()) if (addr.publicIp === publicIp) return addr;
-      throw err('InvalidAddress.NotFound', `Address '${publicIp}' not found.`);
+      throw regionError('InvalidAddress.NotFound', `Address '${publicIp}' not found.`);
     }
-    throw err('MissingParameter', 'Either public IP or allocation id must be specified');
+    throw regionError('MissingParameter', 'Either public IP or allocation id must be specified');
   }
 
   subnet(id: string | undefined): SubnetRec {
     const subnet = this.subnets.get(id ?? this.defaultSubnetId);
-    if (!subnet) throw err('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+    if (!subnet) throw regionError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
     return subnet;
   }
 
   checkGroups(groups: string[] | undefined): string[] {
     const list = groups && groups.length > 0 ? groups : [this.defaultGroupId];
     for (const g of list) {
-      if (g !== this.defaultGroupId) throw err('InvalidGroup.NotFound', `The security group '${g}' does not exist`);
+      if (g !== this.defaultGroupId)
+        throw regionError('InvalidGroup.NotFound', `The security group '${g}' does not exist`);
     }
     return [...list];
   }
@@ -211,7 +216,7 @@ export class Ec2State {
       if (!this.ipOwner.has(ip) && !exclude.has(ip)) picked.push(ip);
     }
     if (picked.length < count) {
-      throw err(
+      throw regionError(
         'InsufficientFreeAddressesInSubnet',
         `The specified subnet ${subnet.id} does not have enough free addresses to satisfy the request.`,
       );
@@ -223,10 +228,10 @@ export class Ec2State {
 
   checkIpInSubnet(subnet: SubnetRec, ip: string): void {
     const n = ipv4ToInt(ip);
-    if (Number.isNaN(n)) throw err('InvalidParameterValue', `Invalid private IP address '${ip}'`);
+    if (Number.isNaN(n)) throw regionError('InvalidParameterValue', `Invalid private IP address '${ip}'`);
     const offset = n - subnet.base;
     if (offset < 4 || offset >= subnet.size - 1) {
-      throw err('InvalidParameterValue', `Address ${ip} does not fall within the subnet's address range`);
+      throw regionError('InvalidParameterValue', `Address ${ip} does not fall within the subnet's address range`);
     }
   }
 

@@ -1,6 +1,6 @@
 /** CreateTags and DeleteTags (instance tag changes emit EventBridge's Tag Change on Resource). */
 import type { CreateTagsRequest, DeleteTagsRequest } from '@aws-sdk/client-ec2';
-import { err } from '../errors';
+import { regionError } from '../errors';
 import { type InstanceRec, validateTags } from './records';
 import type { Ec2State } from './state';
 
@@ -11,7 +11,7 @@ function taggable(s: Ec2State, id: string): { tags: Map<string, string>; instanc
   }
   if (id.startsWith('eni-')) return { tags: s.eni(id).tags };
   if (id.startsWith('eipalloc-')) return { tags: s.address(id).tags };
-  throw err('InvalidID', `The ID '${id}' is not valid`);
+  throw regionError('InvalidID', `The ID '${id}' is not valid`);
 }
 
 function tagChanged(s: Ec2State, inst: InstanceRec, keys: string[]): void {
@@ -27,12 +27,14 @@ function tagChanged(s: Ec2State, inst: InstanceRec, keys: string[]): void {
 
 export function CreateTags(s: Ec2State, input: CreateTagsRequest): Record<string, never> {
   const resources = input.Resources ?? [];
-  if (resources.length === 0) throw err('MissingParameter', 'The request must contain the parameter resourceIdSet');
+  if (resources.length === 0)
+    throw regionError('MissingParameter', 'The request must contain the parameter resourceIdSet');
   const tags = validateTags(input.Tags ?? []);
   const targets = resources.map((id) => taggable(s, id));
   for (const t of targets) {
     const keys = new Set([...t.tags.keys(), ...tags.map(([k]) => k)]);
-    if (keys.size > 50) throw err('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded');
+    if (keys.size > 50)
+      throw regionError('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded');
   }
   for (const t of targets) {
     const changed = tags.filter(([k, v]) => t.tags.get(k) !== v).map(([k]) => k);
@@ -44,7 +46,8 @@ export function CreateTags(s: Ec2State, input: CreateTagsRequest): Record<string
 
 export function DeleteTags(s: Ec2State, input: DeleteTagsRequest): Record<string, never> {
   const resources = input.Resources ?? [];
-  if (resources.length === 0) throw err('MissingParameter', 'The request must contain the parameter resourceIdSet');
+  if (resources.length === 0)
+    throw regionError('MissingParameter', 'The request must contain the parameter resourceIdSet');
   const targets = resources.map((id) => taggable(s, id));
   for (const t of targets) {
     const deleted: string[] = [];
