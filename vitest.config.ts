@@ -10,7 +10,7 @@ export default defineConfig({
     env: {
       // The handlers' structured logs are for operators; in test output they bury the failures. Override to debug.
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
-      // The SDK warns on Node 20 about its future Node 22 floor; the project pins Node 20 deliberately (see README).
+      // The SDK warns on Node 20 about its future Node 22 floor; dev machines run Node 20, Lambda Node 24 (README).
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   },

@@ -8,7 +8,7 @@ import * as cloud from './cloud';
 import * as guest from './guest';
 import * as region from './region';
 
-// The SDK's notice about its future Node 22 floor is noise in a table of numbers (the project pins Node 20: README).
+// The SDK's notice about its future Node 22 floor is noise in a table of numbers (dev runs Node 20: README).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const benches: Record<string, { run: () => Promise<void> }> = { cloud, guest, bundles, region };

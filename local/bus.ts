@@ -6,6 +6,8 @@ import type { RegionEvent } from './region/model/index';
 export interface BusTarget {
   id: string;
   invoke(event: RegionEvent): Promise<unknown>;
+  /** The target's dead-letter queue (logical id): where an event goes once every attempt failed. */
+  deadLetterQueue?: string | undefined;
 }
 
 /** An EventBridge rule on the local bus: an event pattern, or a schedule fired by {@link LocalBus.fireSchedule}. */
@@ -23,7 +25,18 @@ export interface Delivery {
   eventId: string;
   detailType: string;
   ok: boolean;
+  /** Invocations made: 1, plus Lambda's asynchronous retries while it failed. */
+  attempts: number;
   error?: string;
+}
+
+/** An event whose target failed on every attempt: in its dead-letter queue, or lost (`queue` undefined). */
+export interface DeadLetter {
+  rule: string;
+  target: string;
+  queue: string | undefined;
+  event: RegionEvent;
+  error: string;
 }
 
 /** Options of the bus. */
@@ -36,19 +49,23 @@ export interface BusOptions {
    * the sweep repairs a missed event).
    */
   dropWhen?: (event: RegionEvent) => boolean;
+  /** Retries of a failed invocation (Lambda's asynchronous invocation: 2 by default, 0..2 configurable). */
+  asyncRetries?: number;
 }
 
 /**
  * A local EventBridge bus: every event put on it is matched against each rule's pattern with the same matcher the
  * stack tests use (`local/eventbridge/pattern.ts`), and handed to the rule's targets asynchronously, like
- * EventBridge's asynchronous Lambda invocation. A failing target is recorded, not retried (EventBridge + Lambda
- * async would retry up to twice; the sweep is what the product relies on).
+ * EventBridge's asynchronous Lambda invocation. A failing target is invoked again up to twice (Lambda's async
+ * retries, without their 1- and 2-minute delays), then the event goes to the target's dead-letter queue
+ * ({@link LocalBus.deadLetters}), or is lost when the target has none, as in AWS.
  */
 export class LocalBus {
   private readonly rules: BusRule[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   readonly deliveries: Delivery[] = [];
   readonly dropped: RegionEvent[] = [];
+  readonly deadLetters: DeadLetter[] = [];
   private scheduleCount = 0;
 
   constructor(private readonly opts: BusOptions = {}) {}
@@ -73,6 +90,7 @@ export class LocalBus {
         schedule: rule.schedule,
         targets: rule.targets.map((t) => ({
           id: `${t.functionLogicalId}/${t.id}`,
+          deadLetterQueue: t.deadLetterQueue,
           invoke: (event) => invoke(t.handler, event),
         })),
       });
@@ -119,17 +137,26 @@ export class LocalBus {
       eventId: event.id,
       detailType: event['detail-type'],
       ok: true,
+      attempts: 0,
     };
     this.deliveries.push(record);
+    const retries = this.opts.asyncRetries ?? 2;
     const run = (async () => {
       // Asynchronous like EventBridge: the producer's API call never waits for the consumer.
       await Promise.resolve();
-      try {
-        await target.invoke(structuredClone(event));
-      } catch (e) {
-        record.ok = false;
-        record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      let error = '';
+      while (record.attempts <= retries) {
+        record.attempts += 1;
+        try {
+          await target.invoke(structuredClone(event));
+          return;
+        } catch (e) {
+          error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        }
       }
+      record.ok = false;
+      record.error = error;
+      this.deadLetters.push({ rule: rule.name, target: target.id, queue: target.deadLetterQueue, event, error });
     })().finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
   }

@@ -123,7 +123,7 @@ export function table(rows: AddressRow[], guests: boolean): string[] {
 }
 
 async function main(): Promise<number> {
-  // The SDK warns on every run that its 2027 releases need Node 22 (package.json pins Node 20): its own switch.
+  // The SDK warns on every run that its 2027 releases need Node 22 (dev machines run Node 20): its own switch.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
     options: {

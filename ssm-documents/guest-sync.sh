@@ -19,6 +19,7 @@
 # Command-line options win over SSM_* variables. Other environment variables:
 #   EIP_AUTOPILOT_IMDS_URL   IMDS base URL (default http://169.254.169.254; tests only)
 #   EIP_AUTOPILOT_ENI_WAIT   seconds to wait for a hot-attached ENI to appear / get its device-number (default 15)
+#   EIP_AUTOPILOT_NETUTILS_WAIT  seconds to wait for amazon-ec2-net-utils' refresh to settle (default 20)
 #   EIP_AUTOPILOT_MANAGER    auto|ip|networkd|netutils: force the interface manager detection (default auto)
 #
 # What it changes, and what it owns:
@@ -55,6 +56,7 @@ umask 022
 
 readonly IMDS_URL="${EIP_AUTOPILOT_IMDS_URL:-http://169.254.169.254}"
 readonly ENI_WAIT="${EIP_AUTOPILOT_ENI_WAIT:-15}"
+readonly NETUTILS_WAIT="${EIP_AUTOPILOT_NETUTILS_WAIT:-20}"
 readonly STATE_DIR=/run/eip-autopilot
 readonly RECORD="$STATE_DIR/addresses"
 readonly INSTALL_PATH=/usr/local/sbin/eip-autopilot-guest-sync
@@ -77,9 +79,20 @@ declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NE
 declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=()
 PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0 VERIFY_FAILED=0
 
-usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; REPORTED=1; exit 1; }
 note() { echo "guest-sync: $*" >&2; }
-die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; exit "$code"; }
+die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; REPORTED=1; exit "$code"; }
+# No silent exit: a command failing where the script did not expect it still prints a reason (and the JSON line).
+REPORTED="" FAIL_LINE=""
+set -E
+trap 'FAIL_LINE=${FAIL_LINE:-$LINENO}' ERR
+on_exit() {
+  local rc=$?
+  [ "$rc" != 0 ] && [ -z "$REPORTED" ] || return 0
+  note "error: unexpected failure exit=$rc line=${FAIL_LINE:-?}"
+  emit_json "$rc" "unexpected failure line ${FAIL_LINE:-?}"
+}
+trap on_exit EXIT
 
 # SSM keeps only the first 24,000 characters of stdout: print at most SHOW_MAX report lines (a first apply on an
 # instance with hundreds of addresses has more), then say how many were left out.
@@ -130,9 +143,9 @@ emit_json() {
 }
 
 parse_args() {
-  case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) note "bad SSM_DryRun"; exit 1 ;; esac
-  case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) note "bad SSM_Action"; exit 1 ;; esac
-  case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) note "bad SSM_Output"; exit 1 ;; esac
+  case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) die 1 "bad SSM_DryRun" ;; esac
+  case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) die 1 "bad SSM_Action" ;; esac
+  case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) die 1 "bad SSM_Output" ;; esac
   VERIFY_URL=${SSM_VerifyUrl:-}
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -148,7 +161,7 @@ parse_args() {
     shift
   done
   if [ -n "$VERIFY_URL" ] && ! [[ $VERIFY_URL =~ ^https?://[A-Za-z0-9.:/_%?=\&-]+$ ]]; then
-    note "bad --verify URL"; exit 1
+    die 1 "bad --verify URL"
   fi
 }
 
@@ -327,7 +340,11 @@ read_kernel() {
   done < <(ip -4 route show table all proto $PROTO)
   RECORDED=()
   if [ -f "$RECORD" ]; then
-    while read -r w line; do [ -n "$line" ] && RECORDED["$w $line"]=1; done <"$RECORD"
+    # An empty record (every address we added is gone) is a valid state: no `[ ] &&` as the loop's last command,
+    # whose failure would end the run under `set -e`.
+    while read -r w line; do
+      if [ -n "$line" ]; then RECORDED["$w $line"]=1; fi
+    done <"$RECORD"
   fi
 }
 
@@ -370,7 +387,7 @@ detect_manager() {
     auto) ;;
     *) die 1 "bad EIP_AUTOPILOT_MANAGER" ;;
   esac
-  if [ -e /usr/lib/systemd/system/refresh-policy-routes@.service ] || [ -e /lib/systemd/system/refresh-policy-routes@.service ]; then
+  if netutils_in_use; then
     MANAGER=netutils
   elif [ -d /run/systemd/netif/links ]; then
     MANAGER=networkd
@@ -536,7 +553,8 @@ apply_batch() {
   [ -f "$RECORD" ] && { IFS= read -r -d '' old <"$RECORD" || true; }
   old=${old%$'\n'}
   if [ "$new" != "$old" ]; then
-    printf '%s\n' "$new" >"$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
+    # Nothing recorded is an empty file, not one empty line.
+    printf '%s' "$new${new:+$'\n'}" >"$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
   fi
   if [ "${#BATCH[@]}" -gt 0 ]; then
     printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed (see above); run again to retry"
@@ -563,24 +581,66 @@ wait_networkd_applied() {
 }
 
 # ---------------------------------------------------------------- amazon-ec2-net-utils
-check_netutils() {
-  local mac dev ip bad="" out
+# netutils_diff: sets BAD to the interfaces whose addresses or source routing differ from IMDS (read-only).
+BAD=""
+netutils_diff() {
+  local mac dev ip out
+  BAD=""
   for mac in "${ENI_MACS[@]}"; do
     dev=${LINK_BY_MAC[$mac]}
     for ip in ${ENI_IPS[$mac]}; do
-      if [ -z "${ADDR_PREFIX["$dev $ip"]:-}" ]; then bad+=" $dev"; continue; fi
+      if [ -z "${ADDR_PREFIX["$dev $ip"]:-}" ]; then BAD+=" $dev"; continue; fi
       [ "$mac" = "$PRIMARY_MAC" ] && continue
       out=$(ip -o route get 192.0.2.1 from "$ip" 2>/dev/null || true)
-      [[ $out == *" dev $dev "* ]] || bad+=" $dev"
+      [[ $out == *" dev $dev "* ]] || BAD+=" $dev"
     done
   done
-  if [ -z "$bad" ]; then note "amazon-ec2-net-utils state matches IMDS"; return 0; fi
-  for dev in $(tr ' ' '\n' <<<"$bad" | sort -u); do
-    change add "refresh amazon-ec2-net-utils for $dev" netutils-state-differs
-    if ! $DRY_RUN && [ -d /run/systemd/system ]; then systemctl start "refresh-policy-routes@$dev.service" >&2 || true; fi
+}
+
+# amazon-ec2-net-utils does this job itself: only verify, never write (not even after its state matches). When it
+# differs, start its refresh without blocking (a blocking `systemctl start` was seen to hang while we hold the lock)
+# and poll a bounded time: right after boot its units are still settling, and that is not a failure.
+check_netutils() {
+  local dev deadline=$((SECONDS + NETUTILS_WAIT)) triggered=false
+  while :; do
+    netutils_diff
+    if [ -z "$BAD" ]; then
+      note "amazon-ec2-net-utils state matches IMDS"
+      [ "$OUTPUT" = json ] || [ "${#ADDED[@]}" != 0 ] || echo "in sync unchanged=$UNCHANGED"
+      verify
+      emit_json 0
+      REPORTED=1
+      exit 0
+    fi
+    if ! $triggered; then
+      for dev in $(tr ' ' '\n' <<<"$BAD" | sort -u); do
+        change add "refresh amazon-ec2-net-utils for $dev" netutils-state-differs
+        if ! $DRY_RUN && [ -d /run/systemd/system ]; then
+          timeout 10 systemctl start --no-block "refresh-policy-routes@$dev.service" >&2 || true
+          triggered=true
+        fi
+      done
+    fi
+    if ! $triggered || [ "$SECONDS" -ge "$deadline" ]; then break; fi
+    sleep 0.5
+    read_kernel
   done
-  emit_json 8 "amazon-ec2-net-utils state differs from IMDS"
-  exit 8
+  die 8 "amazon-ec2-net-utils state differs from IMDS:$BAD"
+}
+
+# netutils_in_use: amazon-ec2-net-utils installed AND its units active (or activating) for an ENI of this instance.
+# Installed is not in use: on an ifupdown guest its units exist but nothing starts them.
+netutils_in_use() {
+  local mac dev
+  local -a units=()
+  [ -e /usr/lib/systemd/system/refresh-policy-routes@.service ] || [ -e /lib/systemd/system/refresh-policy-routes@.service ] ||
+    return 1
+  [ -d /run/systemd/system ] || return 1
+  for mac in "${ENI_MACS[@]}"; do
+    dev=${LINK_BY_MAC[$mac]}
+    units+=("policy-routes@$dev.service" "refresh-policy-routes@$dev.timer")
+  done
+  [[ $'\n'$(timeout 10 systemctl is-active "${units[@]}" 2>/dev/null || true)$'\n' =~ $'\n'(active|activating|reloading)$'\n' ]]
 }
 
 # ---------------------------------------------------------------- verify

@@ -13,6 +13,8 @@ export interface RuleTarget {
   functionLogicalId: string;
   /** The function's handler as declared in serverless.yml, e.g. `functions/intake/handler.handler`. */
   handler: string;
+  /** Logical id of the SQS queue of the target's DeadLetterConfig, if it has one. */
+  deadLetterQueue?: string | undefined;
 }
 
 /** An EventBridge rule of the stack. */
@@ -53,11 +55,15 @@ export function eventRulesFromTemplate(template: CfnTemplate): EventRule[] {
       | Record<string, unknown>
       | undefined;
     if (pattern !== undefined) validatePattern(pattern);
-    const targets = ((props.Targets ?? []) as { Id: string; Arn: unknown }[]).map((target) => {
+    const targets = (
+      (props.Targets ?? []) as { Id: string; Arn: unknown; DeadLetterConfig?: { Arn?: { 'Fn::GetAtt'?: unknown } } }[]
+    ).map((target) => {
       const functionLogicalId = functionOfTarget(target.Arn, template.Resources, logicalId);
       const handler = template.Resources[functionLogicalId]?.Properties?.Handler;
       if (typeof handler !== 'string') throw new Error(`function ${functionLogicalId} has no Handler`);
-      return { id: target.Id, functionLogicalId, handler };
+      const dlq = target.DeadLetterConfig?.Arn?.['Fn::GetAtt'];
+      const deadLetterQueue = Array.isArray(dlq) && typeof dlq[0] === 'string' ? dlq[0] : undefined;
+      return { id: target.Id, functionLogicalId, handler, ...(deadLetterQueue ? { deadLetterQueue } : {}) };
     });
     const schedule = typeof props.ScheduleExpression === 'string' ? props.ScheduleExpression : undefined;
     rules.push({ logicalId, ...(pattern ? { pattern } : {}), ...(schedule ? { schedule } : {}), targets });

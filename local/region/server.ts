@@ -205,8 +205,10 @@ export async function startRegionServer(opts: {
       const input = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       let result: unknown;
       if (service === 'AmazonSSM') result = await region.ssm(action as never, input as never);
-      else if (service === 'AmazonSQS' && sqs) result = sqs.call(action, input);
-      else throw new RegionError('UnknownOperationException', `Unknown operation ${target}`);
+      else if (service === 'AmazonSQS' && sqs) {
+        region.limits?.take('sqs', action, input);
+        result = sqs.call(action, input);
+      } else throw new RegionError('UnknownOperationException', `Unknown operation ${target}`);
       res.writeHead(200, { 'content-type': contentType, 'x-amzn-requestid': requestId });
       res.end(toJson(result));
     } catch (e) {

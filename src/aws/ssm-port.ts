@@ -14,6 +14,9 @@ export interface SsmPort {
   latestGuestCommand(instanceId: string, documentName: string): Promise<GuestCommandState>;
 }
 
+/** Pages of ListCommandInvocations read at most (50 invocations each) to find the newest of our document. */
+const LIST_PAGES = 10;
+
 // A command still on its way: `Delayed` is an agent that is registered but unreachable (until TimeoutSeconds).
 const IN_FLIGHT: ReadonlySet<CommandInvocationStatus | string> = new Set(['Pending', 'InProgress', 'Delayed']);
 
@@ -42,21 +45,29 @@ export function ssmAdapter(client: SSMClient): SsmPort {
       return id;
     },
     async latestGuestCommand(instanceId, documentName) {
-      const out = await client.send(
-        new ListCommandInvocationsCommand({
-          InstanceId: instanceId,
-          Filters: [{ key: 'DocumentName', value: documentName }],
-          MaxResults: 50,
-        }),
-      );
-      // SSM lists the newest first (one page is enough), but does not document the order: pick by request time.
-      const newest = (out.CommandInvocations ?? []).reduce<{ at: number; status: string | undefined } | undefined>(
-        (best, inv) => {
+      // SSM filters each page after reading it, so a filtered list can answer an empty page with a NextToken (newer
+      // invocations of other documents fill it): follow tokens until a page holds ours, at most LIST_PAGES pages.
+      // SSM lists the newest first (observed, not documented): the first page holding ours holds our newest; within
+      // it, pick by request time anyway.
+      let newest: { at: number; status: string | undefined } | undefined;
+      let NextToken: string | undefined;
+      for (let page = 0; page < LIST_PAGES && newest === undefined; page++) {
+        const out = await client.send(
+          new ListCommandInvocationsCommand({
+            InstanceId: instanceId,
+            Filters: [{ key: 'DocumentName', value: documentName }],
+            MaxResults: 50,
+            ...(NextToken ? { NextToken } : {}),
+          }),
+        );
+        for (const inv of out.CommandInvocations ?? []) {
           const at = inv.RequestedDateTime?.getTime() ?? 0;
-          return best === undefined || at > best.at ? { at, status: inv.Status } : best;
-        },
-        undefined,
-      );
+          if (newest === undefined || at > newest.at) newest = { at, status: inv.Status };
+        }
+        NextToken = out.NextToken;
+        if (!NextToken) break;
+      }
+      // Past the bound, "none": reconcile then sends the guest document again, which is idempotent.
       return guestCommandState(newest?.status);
     },
   };

@@ -119,6 +119,42 @@ describe('Class: LocalBus', () => {
     ]);
   });
 
+  // EventBridge invokes Lambda asynchronously: Lambda retries a failed invocation twice, then hands the event to the
+  // target's dead-letter queue (infra/events.yml, serverless.yml destinations) or, without one, drops it.
+  it('retries a failing target twice, then dead-letters the event (or loses it without a DLQ)', async () => {
+    const bus = new LocalBus();
+    let calls = 0;
+    bus.addRule({
+      name: 'state',
+      pattern: STATE,
+      targets: [
+        {
+          id: 'flaky',
+          deadLetterQueue: 'IntakeDeadLetterQueue',
+          invoke: async () => {
+            calls += 1;
+            if (calls < 3) throw new Error(`boom ${calls}`);
+          },
+        },
+        { id: 'broken', deadLetterQueue: 'IntakeDeadLetterQueue', invoke: async () => Promise.reject(new Error('no')) },
+        { id: 'no-dlq', invoke: async () => Promise.reject(new Error('gone')) },
+      ],
+    });
+    const event = fixture('ec2-state-change-running');
+    bus.put(event);
+    await bus.idle();
+    expect(calls).toBe(3);
+    expect(bus.deliveries.map((d) => [d.target, d.ok, d.attempts, d.error])).toEqual([
+      ['flaky', true, 3, undefined],
+      ['broken', false, 3, 'Error: no'],
+      ['no-dlq', false, 3, 'Error: gone'],
+    ]);
+    expect(bus.deadLetters.map((d) => [d.target, d.queue, d.error, d.event.id])).toEqual([
+      ['broken', 'IntakeDeadLetterQueue', 'Error: no', event.id],
+      ['no-dlq', undefined, 'Error: gone', event.id],
+    ]);
+  });
+
   it('drops events on demand to simulate best-effort delivery, and refuses invalid patterns', () => {
     const { bus, got } = recordingBus({ dropWhen: (e) => e['detail-type'] === 'Tag Change on Resource' });
     expect(bus.put(fixture('tag-change-on-instance'))).toEqual([]);
@@ -131,7 +167,18 @@ describe('Class: LocalBus', () => {
     const fn = (handler: string) => ({ Type: 'AWS::Lambda::Function', Properties: { Handler: handler } });
     const rule = (props: Record<string, unknown>, target: string) => ({
       Type: 'AWS::Events::Rule',
-      Properties: { ...props, Targets: [{ Id: 'target', Arn: { 'Fn::GetAtt': [target, 'Arn'] } }] },
+      Properties: {
+        ...props,
+        Targets: [
+          {
+            Id: 'target',
+            Arn: { 'Fn::GetAtt': [target, 'Arn'] },
+            ...(target === 'SweepLambdaFunction'
+              ? {}
+              : { DeadLetterConfig: { Arn: { 'Fn::GetAtt': [`${target}Dlq`, 'Arn'] } } }),
+          },
+        ],
+      },
     });
     const template: CfnTemplate = {
       Resources: {
@@ -155,6 +202,12 @@ describe('Class: LocalBus', () => {
     bus.put(fixture('tag-change-on-volume'));
     bus.fireSchedule();
     await bus.idle();
+    expect(eventRulesFromTemplate(template).map((r) => [r.logicalId, r.targets[0]?.deadLetterQueue])).toEqual([
+      ['InstanceStateChangeRule', 'IntakeLambdaFunctionDlq'],
+      ['InstanceTagChangeRule', 'IntakeLambdaFunctionDlq'],
+      ['SweepScheduleRule', undefined],
+      ['GuestCommandStatusRule', 'CommandStatusLambdaFunctionDlq'],
+    ]);
     expect(invoked).toEqual([
       ['functions/intake/handler.handler', 'Tag Change on Resource'],
       ['functions/command-status/handler.handler', 'EC2 Command Invocation Status-change Notification'],

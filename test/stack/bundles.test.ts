@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,8 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegion } from '#local/region/model/index';
 import { startRegionServer } from '#local/region/server';
 import { FifoQueue, LocalSqs } from '#local/sqs-fifo';
-import { packageStack } from '#local/stack/package';
+import { packageStack, STACK_ROOT } from '#local/stack/package';
 import { readZip, type ZipEntry } from '#local/stack/zip';
+import { parse } from 'yaml';
 import { context } from '../helpers/lambda';
 
 const HANDLERS: Record<string, string> = {
@@ -87,6 +88,47 @@ describe('Function packages', () => {
   });
 });
 
+/** Writes a function's zip into a fresh directory; returns the directory. */
+function unzip(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'eip-bundle-'));
+  for (const entry of zips[name] ?? []) {
+    mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
+    writeFileSync(join(dir, entry.name), entry.read());
+  }
+  return dir;
+}
+
+describe('Bundles for the nodejs24.x runtime', () => {
+  it('builds for the Node major the functions run on (esbuild target = runtime)', () => {
+    const sls = parse(readFileSync(join(STACK_ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
+      provider: { runtime: string };
+      custom: { esbuild: { target: string } };
+    };
+    expect(sls.provider.runtime).toBe('nodejs24.x');
+    expect(sls.custom.esbuild.target).toBe('node24');
+  });
+
+  // Node 24's runtime refuses callback handlers at init (Runtime.CallbackHandlerDeprecated), and it tells them by
+  // arity: a handler declaring three or more parameters is a callback handler, async or not.
+  it.each(Object.entries(HANDLERS))('%s: exports an async (event, context) handler', async (name, file) => {
+    const dir = unzip(name);
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, {
+        AWS_REGION: 'us-east-1',
+        JOB_QUEUE_URL: 'http://127.0.0.1:9/000000000000/jobs.fifo',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+      });
+      const mod = (await import(pathToFileURL(join(dir, file)).href)) as { handler: unknown };
+      expect(typeof mod.handler).toBe('function');
+      expect((mod.handler as (...args: unknown[]) => unknown).length).toBeLessThan(3);
+    } finally {
+      process.env = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
   // The bundles are built with infra/esbuild-plugins.cjs rewriting the SDK's schema files: prove the result still
   // speaks EC2's query protocol and SSM's JSON protocol, over the wire, on every call a fresh reconcile makes.
@@ -95,13 +137,9 @@ describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
     const sqs = new LocalSqs();
     const server = await startRegionServer({ region, sqs });
     const queue = sqs.add(new FifoQueue({ name: 'jobs.fifo', url: server.queueUrl('jobs.fifo') }));
-    const dir = mkdtempSync(join(tmpdir(), 'eip-bundle-'));
+    const dir = unzip('reconcile');
     const saved = { ...process.env };
     try {
-      for (const entry of zips.reconcile ?? []) {
-        mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
-        writeFileSync(join(dir, entry.name), entry.read());
-      }
       Object.assign(process.env, {
         AWS_ENDPOINT_URL: server.url,
         AWS_REGION: 'us-east-1',

@@ -25,10 +25,13 @@ const actionSet = (role: string): string[] => [...new Set(statements(role).flatM
 const ROLES = ['IntakeRole', 'ReconcileRole', 'SweepRole', 'CommandStatusRole'];
 
 describe('IAM: what each function may call', () => {
-  it('intake may only enqueue jobs (and write its logs)', () => {
+  it('intake may only enqueue jobs and dead-letter a failed event (and write its logs)', () => {
     expect(actionSet('IntakeRole')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage']);
-    const send = statements('IntakeRole').find((s) => actions(s).includes('sqs:SendMessage'));
-    expect(send?.Resource).toEqual({ 'Fn::GetAtt': ['JobQueue', 'Arn'] });
+    const send = statements('IntakeRole').filter((s) => actions(s).includes('sqs:SendMessage'));
+    expect(send.map((s) => s.Resource)).toEqual([
+      { 'Fn::GetAtt': ['JobQueue', 'Arn'] },
+      { 'Fn::GetAtt': ['IntakeDeadLetterQueue', 'Arn'] },
+    ]);
   });
 
   it('reconcile may make exactly the calls the reconciler makes', () => {
@@ -76,10 +79,18 @@ describe('IAM: what each function may call', () => {
     );
   });
 
-  it('command-status may only read the instance and write the status tag', () => {
+  it('command-status may only read the instance, write the status tag and dead-letter a failed event', () => {
     expect(actionSet('CommandStatusRole')).toEqual(
-      ['ec2:CreateTags', 'ec2:DescribeInstances', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+      [
+        'ec2:CreateTags',
+        'ec2:DescribeInstances',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:SendMessage',
+      ].sort(),
     );
+    const send = statements('CommandStatusRole').filter((s) => actions(s).includes('sqs:SendMessage'));
+    expect(send.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['CommandStatusDeadLetterQueue', 'Arn'] }]);
     const tag = statements('CommandStatusRole').find((s) => actions(s).includes('ec2:CreateTags'));
     expect(tag?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['eip-autopilot:status'] } });
   });

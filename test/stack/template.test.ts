@@ -97,9 +97,10 @@ describe('Packaged template: CloudFormation resource specification', () => {
 });
 
 describe('Packaged template: functions', () => {
-  it.each(Object.entries(FUNCTIONS))('%s: Node.js 20 on arm64, its own role, the contract handler', (id, fn) => {
+  // nodejs20.x was deprecated with Node 20's end of life (2026-04-30): Lambda blocks creating functions with it.
+  it.each(Object.entries(FUNCTIONS))('%s: Node.js 24 on arm64, its own role, the contract handler', (id, fn) => {
     const props = resource(id).Properties as Record<string, unknown>;
-    expect(props.Runtime).toBe('nodejs20.x');
+    expect(props.Runtime).toBe('nodejs24.x');
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.Handler).toBe(fn.handler);
     expect(props.Role).toEqual({ 'Fn::GetAtt': [fn.role, 'Arn'] });
@@ -162,13 +163,93 @@ describe('Packaged template: job queue', () => {
   });
 });
 
+// EventBridge invokes intake and command-status asynchronously: an event it cannot deliver (after the rule's retry
+// policy) and an event the function failed on (after Lambda's two async retries) would otherwise be dropped.
+describe('Packaged template: dead-letter queues of the EventBridge targets', () => {
+  const TARGETS = [
+    ['InstanceStateChangeRule', 'IntakeLambdaFunction', 'IntakeDeadLetterQueue'],
+    ['InstanceTagChangeRule', 'IntakeLambdaFunction', 'IntakeDeadLetterQueue'],
+    ['GuestCommandStatusRule', 'CommandStatusLambdaFunction', 'CommandStatusDeadLetterQueue'],
+  ] as const;
+
+  it.each(TARGETS)("%s: an undeliverable event goes to %s's DLQ %s", (rule, _fn, dlq) => {
+    const targets = resource(rule).Properties?.Targets as { DeadLetterConfig?: unknown; RetryPolicy?: unknown }[];
+    expect(targets).toHaveLength(1);
+    expect(targets[0]?.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } });
+    expect(targets[0]?.RetryPolicy).toBeDefined();
+  });
+
+  it.each([
+    ['IntakeLambdaFunction', 'IntakeDeadLetterQueue'],
+    ['CommandStatusLambdaFunction', 'CommandStatusDeadLetterQueue'],
+  ])("%s: an event it failed on after Lambda's async retries goes to %s", (fn, dlq) => {
+    const config = Object.values(template.Resources).find(
+      (r) =>
+        r.Type === 'AWS::Lambda::EventInvokeConfig' &&
+        (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref === fn,
+    );
+    expect(config?.Properties?.DestinationConfig).toEqual({
+      OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+    });
+  });
+
+  it.each(['IntakeDeadLetterQueue', 'CommandStatusDeadLetterQueue'])(
+    '%s: a standard, encrypted queue kept 14 days that no queue may redrive to',
+    (dlq) => {
+      // EventBridge and Lambda destinations cannot deliver to FIFO queues.
+      expect(resource(dlq).Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1209600,
+        RedriveAllowPolicy: { redrivePermission: 'denyAll' },
+      });
+      expect(resource(dlq).Properties?.FifoQueue).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['IntakeDeadLetterQueue', ['InstanceStateChangeRule', 'InstanceTagChangeRule']],
+    ['CommandStatusDeadLetterQueue', ['GuestCommandStatusRule']],
+  ])('%s: EventBridge may send to it only for its rules', (dlq, rules) => {
+    const policy = Object.values(template.Resources).find(
+      (r) =>
+        r.Type === 'AWS::SQS::QueuePolicy' &&
+        ((r.Properties?.Queues ?? []) as { Ref?: string }[]).some((q) => q.Ref === dlq),
+    );
+    const statements = (policy?.Properties?.PolicyDocument as { Statement?: unknown } | undefined)?.Statement;
+    expect(statements).toEqual([
+      {
+        Sid: 'EventBridgeDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [dlq, 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': rules.map((r) => ({ 'Fn::GetAtt': [r, 'Arn'] })) } },
+      },
+    ]);
+  });
+});
+
 describe('Packaged template: alarms', () => {
   it.each([
     ['DeadLetterQueueNotEmptyAlarm', 'ApproximateNumberOfMessagesVisible'],
+    ['IntakeDeadLetterAlarm', 'ApproximateNumberOfMessagesVisible'],
+    ['CommandStatusDeadLetterAlarm', 'ApproximateNumberOfMessagesVisible'],
     ['ReconcileErrorsAlarm', 'Errors'],
     ['JobQueueStuckAlarm', 'ApproximateAgeOfOldestMessage'],
   ])('%s watches %s and notifies the alarm topic', (id, metric) => {
     expect(resource(id).Properties).toMatchObject({ MetricName: metric, AlarmActions: [{ Ref: 'AlarmTopic' }] });
+  });
+
+  it.each([
+    ['IntakeDeadLetterAlarm', 'IntakeDeadLetterQueue'],
+    ['CommandStatusDeadLetterAlarm', 'CommandStatusDeadLetterQueue'],
+  ])('%s fires on the first message in %s', (alarm, dlq) => {
+    expect(resource(alarm).Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('sums the throttles of all four functions', () => {

@@ -1,3 +1,4 @@
+import { RateLimits, type RateLimitOptions } from '../limits';
 import { type RegionContext, eventTime, type RegionEvent } from './context';
 import { type Ec2Change, Ec2Model, type GuestNetwork } from './ec2';
 import { regionError, RegionError } from './errors';
@@ -97,6 +98,11 @@ export interface RegionOptions {
   latencyMs?: number | { min: number; max: number };
   /** Fraction of calls refused with `RequestLimitExceeded` / `ThrottlingException` (default 0). */
   throttleFraction?: number;
+  /**
+   * API rate limits: token buckets per action on the region's clock (`local/region/limits.ts`). Off by default (unit
+   * tests); `{}` gives AWS's default sizes.
+   */
+  rateLimits?: RateLimitOptions;
   /** Seed of the id generator: same seed, same ids (default 1). */
   seed?: number;
   /** Runs SSM command scripts (default: records and succeeds, see {@link Region.executions}). */
@@ -117,6 +123,8 @@ export interface Region {
   onChange(listener: (change: Ec2Change) => void): () => void;
   /** Every call so far, in order. */
   readonly calls: CallRecord[];
+  /** The API rate limits (undefined: off). The server takes SQS tokens here too. */
+  readonly limits: RateLimits | undefined;
   /** Scripts the default runner was asked to run. */
   readonly executions: { instanceId: string; script: string; env: Record<string, string> }[];
   /** Applies every state transition due at the current clock (and emits its events). */
@@ -162,6 +170,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
   const listeners = new Set<(event: RegionEvent) => void>();
   const calls: CallRecord[] = [];
   const executions: Region['executions'] = [];
+  const limits = opts.rateLimits ? new RateLimits(opts.rateLimits, now) : undefined;
 
   const ctx: RegionContext = {
     account: accountId,
@@ -237,6 +246,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
           ? regionError('RequestLimitExceeded', 'Request limit exceeded.', 503)
           : regionError('ThrottlingException', 'Rate exceeded', 400);
       }
+      limits?.take(service, action, input);
       ec2.settle();
       // Copied in: the model must never keep a reference to the caller's objects.
       const method = (target as Record<string, (i: unknown) => unknown>)[action] as (i: unknown) => unknown;
@@ -264,6 +274,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     },
     onChange: (listener) => ec2.onChange(listener),
     calls,
+    limits,
     executions,
     tick: () => ec2.settle(),
     nextTransitionAt: () => ec2.nextTransitionAt(),

@@ -603,47 +603,53 @@ export class SsmModel {
     if (input.CommandId && !this.commands.has(input.CommandId))
       throw regionError('InvalidCommandId', `Command ${input.CommandId} does not exist.`);
     const keep = invocationFilter(input.Filters ?? []);
-    const all: CommandInvocation[] = [];
+    const scanned: { cmd: CommandRec; inv: InvocationRec }[] = [];
     // Newest first, as SSM lists them.
     for (const id of [...this.commandOrder].reverse()) {
       if (input.CommandId && id !== input.CommandId) continue;
       const cmd = this.commands.get(id) as CommandRec;
       for (const inv of cmd.invocations.values()) {
         if (input.InstanceId && inv.instanceId !== input.InstanceId) continue;
-        if (!keep(cmd, inv.status)) continue;
-        all.push({
-          CommandId: cmd.id,
-          InstanceId: inv.instanceId,
-          Comment: cmd.comment,
-          DocumentName: cmd.documentName,
-          DocumentVersion: cmd.documentVersion,
-          RequestedDateTime: cmd.requested,
-          Status: inv.status as CommandInvocation['Status'],
-          StatusDetails: inv.status,
-          StandardOutputUrl: '',
-          StandardErrorUrl: '',
-          CommandPlugins: input.Details
-            ? inv.plugins.map((p) => ({
-                Name: p.name,
-                Status: p.status as 'Success',
-                StatusDetails: p.status,
-                ResponseCode: p.responseCode,
-                ResponseStartDateTime: p.start,
-                ResponseFinishDateTime: p.end,
-                Output: `${p.stdout}${p.stderr ? `\n----------ERROR-------\n${p.stderr}` : ''}`.slice(
-                  0,
-                  LIST_OUTPUT_LIMIT,
-                ),
-                StandardOutputUrl: '',
-                StandardErrorUrl: '',
-              }))
-            : [],
-        });
+        scanned.push({ cmd, inv });
       }
     }
+    // A page is a window of MaxResults invocations, filtered afterwards: a filtered list can answer an empty page with
+    // a NextToken, as SSM does.
     const start = decodeToken(input.NextToken);
-    const end = Math.min(all.length, start + max);
-    return { CommandInvocations: all.slice(start, end), NextToken: end < all.length ? encodeToken(end) : undefined };
+    const end = Math.min(scanned.length, start + max);
+    const page: CommandInvocation[] = [];
+    for (const { cmd, inv } of scanned.slice(start, end)) {
+      if (!keep(cmd, inv.status)) continue;
+      page.push({
+        CommandId: cmd.id,
+        InstanceId: inv.instanceId,
+        Comment: cmd.comment,
+        DocumentName: cmd.documentName,
+        DocumentVersion: cmd.documentVersion,
+        RequestedDateTime: cmd.requested,
+        Status: inv.status as CommandInvocation['Status'],
+        StatusDetails: inv.status,
+        StandardOutputUrl: '',
+        StandardErrorUrl: '',
+        CommandPlugins: input.Details
+          ? inv.plugins.map((p) => ({
+              Name: p.name,
+              Status: p.status as 'Success',
+              StatusDetails: p.status,
+              ResponseCode: p.responseCode,
+              ResponseStartDateTime: p.start,
+              ResponseFinishDateTime: p.end,
+              Output: `${p.stdout}${p.stderr ? `\n----------ERROR-------\n${p.stderr}` : ''}`.slice(
+                0,
+                LIST_OUTPUT_LIMIT,
+              ),
+              StandardOutputUrl: '',
+              StandardErrorUrl: '',
+            }))
+          : [],
+      });
+    }
+    return { CommandInvocations: page, NextToken: end < scanned.length ? encodeToken(end) : undefined };
   }
 
   DescribeInstanceInformation(input: DescribeInstanceInformationRequest): DescribeInstanceInformationResult {

@@ -131,6 +131,36 @@ describe('Class: SsmModel', () => {
       expect(list.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output?.length).toBe(2_500);
     });
 
+    // SSM applies Filters to each page it reads, not before paging: a filtered list can answer an empty page with a
+    // NextToken (AWS documents this for ListCommandInvocations); callers must follow the token.
+    it('pages a filtered ListCommandInvocations before filtering: an empty page can carry a NextToken', async () => {
+      const region = createRegion();
+      const id = await running(region);
+      await region.ssm('CreateDocument', { Name: 'guest-sync', Content: JSON.stringify(DOC), DocumentType: 'Command' });
+      const ours = await region.ssm('SendCommand', { DocumentName: 'guest-sync', InstanceIds: [id] });
+      for (let i = 0; i < 3; i++) {
+        await region.ssm('SendCommand', {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [id],
+          Parameters: { commands: ['true'] },
+        });
+      }
+      await region.idle();
+      const list = (NextToken?: string) =>
+        region.ssm('ListCommandInvocations', {
+          InstanceId: id,
+          Filters: [{ key: 'DocumentName', value: 'guest-sync' }],
+          MaxResults: 2,
+          ...(NextToken ? { NextToken } : {}),
+        });
+      const first = await list();
+      expect(first.CommandInvocations).toEqual([]);
+      expect(first.NextToken).toBeDefined();
+      const second = await list(first.NextToken);
+      expect(second.CommandInvocations?.map((c) => c.CommandId)).toEqual([ours.Command?.CommandId]);
+      expect(second.NextToken).toBeUndefined();
+    });
+
     it('filters ListCommandInvocations by DocumentName, Status and InvokedAfter/Before, newest first', async () => {
       const clock = manualClock();
       const region = createRegion({ clock: clock.now });
