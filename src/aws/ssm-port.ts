@@ -1,31 +1,18 @@
-import {
-  type CommandInvocationStatus,
-  ListCommandInvocationsCommand,
-  SendCommandCommand,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
-import type { GuestCommandState } from '../reconcile/observe';
+import { ListCommandInvocationsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 
 /** The narrow SSM port: run the guest document on one instance (without waiting), and ask where the last run stands. */
 export interface SsmPort {
   /** Returns the command id. */
   sendGuestCommand(instanceId: string, documentName: string, reason: string): Promise<string>;
-  /** The state of the newest invocation of the document on the instance (`none` if it never ran there). */
-  latestGuestCommand(instanceId: string, documentName: string): Promise<GuestCommandState>;
+  /**
+   * The SSM status of the newest invocation of the document on the instance (undefined if it never ran there);
+   * src/reconcile/status.ts classifies it.
+   */
+  latestGuestInvocation(instanceId: string, documentName: string): Promise<string | undefined>;
 }
 
 /** Pages of ListCommandInvocations read at most (50 invocations each) to find the newest of our document. */
 const LIST_PAGES = 10;
-
-// A command still on its way: `Delayed` is an agent that is registered but unreachable (until TimeoutSeconds).
-const IN_FLIGHT: ReadonlySet<CommandInvocationStatus | string> = new Set(['Pending', 'InProgress', 'Delayed']);
-
-/** Maps an invocation status to what reconcile needs to know (pure). */
-export function guestCommandState(status: string | undefined): GuestCommandState {
-  if (status === undefined) return 'none';
-  if (IN_FLIGHT.has(status)) return 'in-flight';
-  return status === 'Success' ? 'succeeded' : 'failed';
-}
 
 /** The SDK adapter behind {@link SsmPort}. */
 export function ssmAdapter(client: SSMClient): SsmPort {
@@ -44,7 +31,7 @@ export function ssmAdapter(client: SSMClient): SsmPort {
       if (!id) throw new Error('SendCommand response lacks CommandId');
       return id;
     },
-    async latestGuestCommand(instanceId, documentName) {
+    async latestGuestInvocation(instanceId, documentName) {
       // SSM filters each page after reading it, so a filtered list can answer an empty page with a NextToken (newer
       // invocations of other documents fill it): follow tokens until a page holds ours, at most LIST_PAGES pages.
       // SSM lists the newest first (observed, not documented): the first page holding ours holds our newest; within
@@ -67,8 +54,8 @@ export function ssmAdapter(client: SSMClient): SsmPort {
         NextToken = out.NextToken;
         if (!NextToken) break;
       }
-      // Past the bound, "none": reconcile then sends the guest document again, which is idempotent.
-      return guestCommandState(newest?.status);
+      // Past the bound, undefined ("none"): reconcile then sends the guest document again, which is idempotent.
+      return newest?.status;
     },
   };
 }

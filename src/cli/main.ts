@@ -26,7 +26,8 @@ Options:
 
 Environment: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL (standard SDK); COUNT_TAG_KEY, POOL_TAG_KEY,
 ON_STOP_TAG_KEY, GUEST_DOCUMENT_NAME, DRY_RUN as for the functions.
-Exit codes: 0 done, 1 failed (AWS error, or a reconcile that must be retried), 2 bad usage or configuration.
+Exit codes: 0 done, 1 failed (AWS error, a reconcile that must be retried, or fewer than n addresses placed),
+2 bad usage or configuration.
 `;
 
 /** Where the CLI writes; injectable for tests. */
@@ -176,7 +177,8 @@ export async function main(
               ...(outcome.retryLater ? [`retry later: ${outcome.retryLater}`] : []),
             ].join('\n'),
           );
-        return outcome.retryLater ? 1 : 0;
+        // Non-zero when the job would come back, or when fewer than n are in place: a script must see a shortfall.
+        return outcome.retryLater || outcome.placed < outcome.wanted ? 1 : 0;
       }
       case 'status': {
         const rows = await statusTable(deps.ec2, deps.config);

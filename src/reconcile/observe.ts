@@ -2,6 +2,9 @@ import type { Address, Instance } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '../aws/ec2-port';
 import { ENI_DESCRIPTION_PREFIX, TAG, tagRecord } from '../tags';
 import { ipv4ToInt } from '../ipv4';
+import type { GuestCommandState } from './status';
+
+export type { GuestCommandState } from './status';
 
 /** One ENI of the instance, private IPs in EC2 order (primary first, then secondaries by address). */
 export interface EniView {
@@ -80,12 +83,6 @@ export interface ActualState {
    */
   guestCommand?: GuestCommandState | undefined;
 }
-
-/**
- * The latest guest-document invocation on an instance: still running (`in-flight`: Pending, InProgress, Delayed),
- * `succeeded`, `failed` (any other final status), or `none` (never ran there).
- */
-export type GuestCommandState = 'in-flight' | 'succeeded' | 'failed' | 'none';
 
 /** Normalises one SDK Address. */
 export function toAddressView(a: Address): AddressView {

@@ -1,6 +1,7 @@
-import { MAX_TAG_VALUE, TAG } from '../tags';
+import { TAG } from '../tags';
 import type { DesiredState } from './desired';
 import type { ActualState, AddressView, EniView } from './observe';
+import { Status, statusValue } from './status';
 
 /** Default "EC2-VPC Elastic IPs" quota per Region (L-0263D0A3). */
 export const DEFAULT_EIP_QUOTA = 5;
@@ -121,11 +122,6 @@ export const CLOUD_KINDS: ReadonlySet<Action['kind']> = new Set([
 /** ClientToken of the ENI we create at `deviceIndex` (≤ 64 ASCII chars): a retry returns the same ENI. */
 export function eniClientToken(instanceId: string, deviceIndex: number): string {
   return `eip-autopilot-${instanceId}-${deviceIndex}`;
-}
-
-/** Trims a status to the 256-char tag limit. */
-export function statusValue(value: string): string {
-  return value.length <= MAX_TAG_VALUE ? value : `${value.slice(0, MAX_TAG_VALUE - 3)}...`;
 }
 
 interface Slot {
@@ -274,7 +270,7 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
     // pending: associating fails until the instance runs; the running state-change event brings us back.
     return finish([{ kind: 'noop', reason: 'instance-pending' }], placed.length, placed.length);
   } else if (!desired.valid) {
-    return finish(statusActions(actual, `error: ${desired.error}`), placed.length, placed.length);
+    return finish(statusActions(actual, Status.error(desired.error)), placed.length, placed.length);
   } else {
     wanted = desired.count;
     removeReason = 'above-desired-count';
@@ -365,8 +361,10 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       return finish(
         statusActions(
           actual,
-          `error: ${ctx.countTagKey} ${wanted} exceeds ${limits.instanceType} capacity ${capacity} ` +
-            `(${limits.maxEnis} ENIs x ${limits.ipv4PerEni} IPv4${others})`,
+          Status.error(
+            `${ctx.countTagKey} ${wanted} exceeds ${limits.instanceType} capacity ${capacity} ` +
+              `(${limits.maxEnis} ENIs x ${limits.ipv4PerEni} IPv4${others})`,
+          ),
         ),
         keep.length,
         wanted,
@@ -515,19 +513,19 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   if (!running) {
     const value =
       removeReason === 'instance-stopped' && (cloudChanges || actual.tags[TAG.status] !== undefined)
-        ? `stopped: addresses released (on-stop release)`
+        ? Status.stoppedReleased()
         : undefined;
     return finish([...actions, ...statusActions(actual, value)], placedAfter, wanted);
   }
-  const ok = `ok ${placedAfter}/${wanted}`;
+  const ok = Status.ok(placedAfter, wanted);
   const current = actual.tags[TAG.status];
   if (!cloudChanges && wanted === 0 && placedAfter === 0 && (current === undefined || current === ok)) {
     return finish(actions, 0, 0);
   }
   if (shortReason !== '' && placedAfter === 0 && pool !== undefined) {
-    return finish([...actions, ...statusActions(actual, `error: ${shortReason}`)], placedAfter, wanted);
+    return finish([...actions, ...statusActions(actual, Status.error(shortReason))], placedAfter, wanted);
   }
-  const syncing = `syncing ${placedAfter}/${wanted}`;
+  const syncing = Status.syncing(placedAfter, wanted);
   // `syncing` means a guest command was sent after the last cloud change (the status is written just before
   // SendCommand). Before sending another, ask where it stands: duplicate jobs then send nothing while it runs, and a
   // lost invocation-status event (best effort) is healed here instead of by a re-send.
@@ -539,7 +537,7 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
   }
   const confirmed = current === ok || (awaitingGuest && actual.guestCommand === 'succeeded');
   const guest = cloudChanges || !confirmed;
-  const status = shortReason !== '' ? `degraded ${placedAfter}/${wanted}: ${shortReason}` : guest ? syncing : ok;
+  const status = shortReason !== '' ? Status.degraded(placedAfter, wanted, shortReason) : guest ? syncing : ok;
   if (guest) actions.push({ kind: 'sync-guest', reason: cloudChanges ? 'cloud-changed' : 'guest-not-confirmed' });
   actions.push(...statusActions(actual, status));
   if (actions.length === 0) actions.push({ kind: 'noop', reason: 'in-sync' });
