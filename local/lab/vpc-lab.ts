@@ -98,7 +98,7 @@ export function labAvailable(): { ok: true } | { ok: false; why: string } {
     try {
       execFileSync(cmd, args, { stdio: 'ignore' });
     } catch {
-      return { ok: false, why: `the VPC lab needs \`${cmd}\`` };
+      return { ok: false, why: `the VPC lab needs \`${cmd}\` (scripts/setup.sh installs it as root)` };
     }
   }
   return { ok: true };
