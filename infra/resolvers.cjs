@@ -39,4 +39,10 @@ async function countTagPresent({ resolveVariable }) {
   return { StringLike: { [`ssm:resourceTag/${key}`]: '*' } };
 }
 
-module.exports = { guestDocumentContent, countTagPresent, splitVariableSyntax };
+/** IAM condition "the EC2 resource carries the count tag key, any value" (aws:ResourceTag, same reason as above). */
+async function countTagOnResource({ resolveVariable }) {
+  const key = await resolveVariable('param:countTagKey');
+  return { Null: { [`aws:ResourceTag/${key}`]: 'false' } };
+}
+
+module.exports = { guestDocumentContent, countTagPresent, countTagOnResource, splitVariableSyntax };

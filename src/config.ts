@@ -14,6 +14,13 @@ export interface Config {
   guestDocumentName: string;
   /** Plan and log, write nothing. */
   dryRun: boolean;
+  /**
+   * Share of each EC2 API bucket (per action, per account and Region) reconcile may use, 0 < share ≤ 1; 0 turns the
+   * client-side limiter off. Default 0.6: the rest stays free for the account's other tools.
+   */
+  apiRateShare: number;
+  /** The reconcile event source's MaximumConcurrency: each container takes apiRateShare ÷ this of every bucket. */
+  reconcileConcurrency: number;
 }
 
 // Tag keys: 1-128 chars; the `aws:` prefix is reserved by AWS and `eip-autopilot:` by us (IAM conditions use it).
@@ -31,6 +38,14 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === 'true') return true;
   if (raw === 'false' || raw === '') return false;
   throw new ConfigError(`${name} must be "true" or "false", got "${env[name]}"`);
+}
+
+function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new ConfigError(`${name} must be a number within [${min}, ${max}], got "${raw}"`);
+  return value;
 }
 
 /**
@@ -51,7 +66,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireQueue?: boo
     jobQueueUrl: queue,
     guestDocumentName: (env.GUEST_DOCUMENT_NAME ?? 'eip-autopilot-guest-sync').trim(),
     dryRun: bool(env, 'DRY_RUN'),
+    apiRateShare: number(env, 'API_RATE_SHARE', 0.6, 0, 1),
+    reconcileConcurrency: number(env, 'RECONCILE_CONCURRENCY', 5, 1, 1000),
   };
+  if (!Number.isInteger(config.reconcileConcurrency))
+    throw new ConfigError(`RECONCILE_CONCURRENCY must be an integer, got "${env.RECONCILE_CONCURRENCY}"`);
   if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(config.guestDocumentName)) {
     throw new ConfigError(`GUEST_DOCUMENT_NAME is not a valid SSM document name: "${config.guestDocumentName}"`);
   }

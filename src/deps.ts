@@ -1,5 +1,6 @@
 import { type Clients, makeClients, makeEc2Client, makeSqsClient, makeSsmClient } from './aws/clients';
 import { type Ec2Port, ec2Adapter } from './aws/ec2-port';
+import { limitClient, RateLimiter } from './aws/rate-limit';
 import { type SqsPort, sqsAdapter } from './aws/sqs-port';
 import { type SsmPort, ssmAdapter } from './aws/ssm-port';
 import type { Config } from './config';
@@ -30,9 +31,17 @@ export function sweepDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'sqs'> 
   return { config, ec2: ec2Adapter(makeEc2Client()), sqs: sqsAdapter(makeSqsClient()) };
 }
 
-/** reconcile: EC2 reads and writes, SSM SendCommand and ListCommandInvocations; retries are SQS redeliveries. */
-export function reconcileDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'ssm'> {
-  return { config, ec2: ec2Adapter(makeEc2Client()), ssm: ssmAdapter(makeSsmClient()) };
+/**
+ * reconcile: EC2 reads and writes, SSM SendCommand and ListCommandInvocations, both clients behind one client-side
+ * limiter (this container's part of the API rate share, src/aws/rate-limit.ts).
+ */
+export function reconcileDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'ssm'> & { limiter: RateLimiter } {
+  const limiter = new RateLimiter({ share: config.apiRateShare, concurrency: config.reconcileConcurrency });
+  const ec2 = makeEc2Client();
+  const ssm = makeSsmClient();
+  limitClient(ec2, 'ec2', limiter);
+  limitClient(ssm, 'ssm', limiter);
+  return { config, ec2: ec2Adapter(ec2), ssm: ssmAdapter(ssm), limiter };
 }
 
 /** command-status: one DescribeInstances and the status tag. EC2 only. */

@@ -13,7 +13,28 @@ describe('Function: loadConfig', () => {
       jobQueueUrl: QUEUE,
       guestDocumentName: 'eip-autopilot-guest-sync',
       dryRun: false,
+      apiRateShare: 0.6,
+      reconcileConcurrency: 5,
     });
+  });
+
+  it.each([
+    [
+      { API_RATE_SHARE: '0.3', RECONCILE_CONCURRENCY: '10' },
+      { apiRateShare: 0.3, reconcileConcurrency: 10 },
+    ],
+    [{ API_RATE_SHARE: '0' }, { apiRateShare: 0 }],
+  ])('reads the API rate share and the reconcile concurrency %j', (env, expected) => {
+    expect(loadConfig({ JOB_QUEUE_URL: QUEUE, ...env })).toMatchObject(expected);
+  });
+
+  it.each([
+    { API_RATE_SHARE: '1.5' },
+    { API_RATE_SHARE: 'half' },
+    { RECONCILE_CONCURRENCY: '0' },
+    { RECONCILE_CONCURRENCY: '2.5' },
+  ])('refuses %j', (env) => {
+    expect(() => loadConfig({ JOB_QUEUE_URL: QUEUE, ...env })).toThrow(ConfigError);
   });
 
   it('reads every variable', () => {

@@ -10,31 +10,76 @@ import { parseJob } from '#src/jobs/job';
 import { logger } from '#src/logger';
 import { metrics } from '#src/metrics';
 import { reconcileInstance } from '#src/reconcile/reconcile';
+import { throttleRetryDelayMs, wasThrottled } from '#src/reconcile/throttle';
 
-// Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
-const deps = reconcileDeps(loadConfig(process.env, { requireQueue: false }));
-const processor = new SqsFifoPartialProcessorAsync();
+/** Time kept free at the end of the invocation: the last reconcile attempt must finish before the timeout. */
+const RESERVE_MS = 30_000;
 
-async function record(message: SQSRecord): Promise<void> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Deps = ReturnType<typeof reconcileDeps>;
+
+async function record(message: SQSRecord, context: Context, deps: Deps): Promise<void> {
   const job = parseJob(message.body);
   logger.info('job received', {
     instanceId: job.instanceId,
     reason: job.reason,
     receiveCount: message.attributes.ApproximateReceiveCount,
   });
-  const outcome = await reconcileInstance(job.instanceId, deps);
-  // A failed record is redelivered after the visibility timeout, up to the queue's maxReceiveCount (then DLQ).
-  if (outcome.retryLater)
-    throw new RetryLaterError(`retry ${job.instanceId}: ${outcome.retryLater}`, outcome.retryLater);
+  for (let attempt = 1; ; attempt++) {
+    let outcome: Awaited<ReturnType<typeof reconcileInstance>> | undefined;
+    let thrown: unknown;
+    try {
+      outcome = await reconcileInstance(job.instanceId, deps);
+    } catch (e) {
+      thrown = e;
+    }
+    // Throttled beyond the SDK's own retries: run the whole reconcile again after a jittered pause, inside this
+    // invocation, instead of waiting for the redelivery (the 720 s visibility timeout). The rerun is safe: reconcile
+    // is level-based and a run cut short mid-plan is the "killed run" its crash-safety covers.
+    if (wasThrottled(outcome, thrown)) {
+      const delay = throttleRetryDelayMs(attempt);
+      if (context.getRemainingTimeInMillis() - delay > RESERVE_MS) {
+        logger.info('throttled: reconciling again within the invocation', {
+          instanceId: job.instanceId,
+          attempt,
+          delayMs: delay,
+        });
+        await sleep(delay);
+        continue;
+      }
+    }
+    if (thrown !== undefined) throw thrown;
+    // A failed record is redelivered after the visibility timeout, up to the queue's maxReceiveCount (then DLQ).
+    if (outcome?.retryLater)
+      throw new RetryLaterError(`retry ${job.instanceId}: ${outcome.retryLater}`, outcome.retryLater);
+    return;
+  }
 }
 
 /**
  * SQS FIFO consumer: one reconcile per record. FIFO partial-failure semantics per group: after a failed record the
  * later records of the same instance are returned unprocessed (order kept), other instances go on. A batch where
  * every record failed is reported record by record too, instead of failing the invocation.
+ *
+ * One call builds what a Lambda container builds at cold start: its SDK clients and its rate limiter (this
+ * container's part of the API rate share). The local deployment calls it once per container it runs.
  */
-export const handler = middy(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, record, processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false }),
-)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+export function makeHandler(
+  // Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
+  deps: Deps = reconcileDeps(loadConfig(process.env, { requireQueue: false })),
+) {
+  const processor = new SqsFifoPartialProcessorAsync();
+  return middy(async (event: SQSEvent, context: Context) =>
+    processPartialResponse(event, (message: SQSRecord) => record(message, context, deps), processor, {
+      context,
+      skipGroupOnError: true,
+      throwOnFullBatchFailure: false,
+    }),
+  )
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+}
+
+/** The Lambda entry point (this container's handler). */
+export const handler = makeHandler();

@@ -42,6 +42,8 @@ export interface BucketUse {
   admitted: number[];
   /** Clock times of the requests it refused. */
   refused: number[];
+  /** The same, per caller named in {@link RateLimits.take} (the tenant names itself; the rest is `account`). */
+  callers: Record<string, { admitted: number[]; refused: number[] }>;
 }
 
 const EC2_DEFAULTS = {
@@ -97,7 +99,7 @@ export class RateLimits {
     const now = this.now();
     if (!b) {
       const spec = this.spec(key);
-      b = { tokens: spec.capacity, at: now, use: { key, spec, admitted: [], refused: [] } };
+      b = { tokens: spec.capacity, at: now, use: { key, spec, admitted: [], refused: [], callers: {} } };
       this.buckets.set(key, b);
     }
     // Continuous refill: `refillPerSecond` tokens per second of clock time, never above capacity.
@@ -112,16 +114,23 @@ export class RateLimits {
     return this.bucket(key).tokens;
   }
 
-  /** Takes one token for this request, or throws the service's throttling error when the bucket is empty. */
-  take(service: LimitedService, action: string, input: unknown): void {
+  /**
+   * Takes one token for this request, or throws the service's throttling error when the bucket is empty. `caller`
+   * only labels the request in {@link RateLimits.usage} (AWS cannot tell callers of one account apart either).
+   */
+  take(service: LimitedService, action: string, input: unknown, caller = 'account'): void {
     const b = this.bucket(bucketKey(service, action, input));
     const now = this.now();
+    b.use.callers[caller] ??= { admitted: [], refused: [] };
+    const mine = b.use.callers[caller];
     if (b.tokens < 1) {
       b.use.refused.push(now);
+      mine.refused.push(now);
       throw throttlingError(service);
     }
     b.tokens -= 1;
     b.use.admitted.push(now);
+    mine.admitted.push(now);
   }
 
   /** Every bucket used so far, with its admitted and refused request times. */

@@ -32,6 +32,8 @@ export interface Tenant {
   readonly log: TenantLog[];
   /** Requests sent and refused so far, per action. */
   counts(): Record<string, { sent: number; refused: number }>;
+  /** Requests not sent because the clock jumped past them. */
+  skipped(): number;
 }
 
 /** Creates a tenant whose clock starts now. */
@@ -40,15 +42,23 @@ export function createTenant(opts: TenantOptions): Tenant {
   const sent = new Map<string, number>(Object.keys(opts.rates).map((a) => [a, 0]));
   const log: TenantLog[] = [];
   const service = opts.service ?? 'ec2';
+  let skipped = 0;
   const tick = () => {
     const now = opts.now();
     for (const [action, rate] of Object.entries(opts.rates)) {
-      // The k-th request is due at started + k / rate: the tenant catches up on whatever a coarse timer skipped.
+      // The k-th request is due at started + k / rate: the tenant catches up on whatever a coarse timer skipped,
+      // up to one second's worth. More than that means the clock jumped (a driven clock skipping idle time): the
+      // tenant sent nothing meanwhile, and a burst of catch-up requests would be refused by a bucket no one else used.
       const due = Math.floor(((now - started) / 1000) * rate) + 1;
+      const behind = due - (sent.get(action) ?? 0);
+      if (behind > Math.max(1, rate)) {
+        skipped += behind - Math.max(1, Math.floor(rate));
+        sent.set(action, due - Math.max(1, Math.floor(rate)));
+      }
       for (let k = sent.get(action) ?? 0; k < due; k++) {
         let ok = true;
         try {
-          opts.limits.take(service, action, { Filters: [{ Name: 'tenant' }] });
+          opts.limits.take(service, action, { Filters: [{ Name: 'tenant' }] }, 'tenant');
         } catch (e) {
           if (
             !hasCode(e, 'RequestLimitExceeded') &&
@@ -71,6 +81,7 @@ export function createTenant(opts: TenantOptions): Tenant {
       return () => clearInterval(timer);
     },
     log,
+    skipped: () => skipped,
     counts() {
       const out: Record<string, { sent: number; refused: number }> = {};
       for (const action of Object.keys(opts.rates)) out[action] = { sent: 0, refused: 0 };

@@ -21,6 +21,10 @@ export interface StackSource {
   jobQueue: { name: string; visibilityTimeoutMs: number; maxReceiveCount: number; deadLetterQueueName: string };
   /** Batch size of the reconcile function's SQS event source. */
   reconcileBatchSize: number;
+  /** The reconcile event source's MaximumConcurrency (how many containers poll the queue at most). */
+  reconcileMaxConcurrency: number;
+  /** Function key → timeout in ms (serverless.yml `timeout`, else the provider's). */
+  timeoutsMs: Record<string, number>;
   /** Function key (serverless.yml) → handler. */
   handlers: Record<string, string>;
   /** The stack parameters in effect (serverless.yml defaults, then the overrides). */
@@ -36,7 +40,11 @@ const TAGS: ScalarTag[] = [
 interface ServerlessYml {
   service: string;
   params?: { default?: Record<string, string> };
-  functions: Record<string, { handler: string; events?: { sqs?: { batchSize?: number } }[] }>;
+  provider?: { timeout?: number };
+  functions: Record<
+    string,
+    { handler: string; timeout?: number; events?: { sqs?: { batchSize?: number; maximumConcurrency?: unknown } }[] }
+  >;
   resources?: unknown[];
 }
 
@@ -115,7 +123,17 @@ export function readStackSource(
       'infra: JobQueue needs QueueName, VisibilityTimeout and a RedrivePolicy to a named dead-letter queue',
     );
   }
-  const batchSize = sls.functions.reconcile?.events?.find((e) => e.sqs)?.sqs?.batchSize ?? 10;
+  const sqsSource = sls.functions.reconcile?.events?.find((e) => e.sqs)?.sqs;
+  const batchSize = sqsSource?.batchSize ?? 10;
+  // Without MaximumConcurrency, Lambda scales SQS pollers up to 1,000 (and the account's limit): "unbounded" here.
+  const maxConcurrency = Number(
+    resolveVariables(String(sqsSource?.maximumConcurrency ?? 1000), vars, 'serverless.yml'),
+  );
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2)
+    throw new Error(`serverless.yml: reconcile maximumConcurrency must be an integer ≥ 2, got ${maxConcurrency}`);
+  const timeoutsMs = Object.fromEntries(
+    Object.entries(sls.functions).map(([key, fn]) => [key, (fn.timeout ?? sls.provider?.timeout ?? 6) * 1000]),
+  );
   return {
     rules: eventRulesFromTemplate({ Resources: resources }),
     jobQueue: {
@@ -125,6 +143,8 @@ export function readStackSource(
       deadLetterQueueName: dlqName,
     },
     reconcileBatchSize: batchSize,
+    reconcileMaxConcurrency: maxConcurrency,
+    timeoutsMs,
     handlers,
     params,
   };

@@ -16,7 +16,11 @@ async function run(args: string[], w?: World) {
   const err: string[] = [];
   const deps = (): Deps => {
     if (!w) throw new Error('no AWS in this test');
-    return { ...w.deps, config: { ...w.deps.config, jobQueueUrl: undefined }, sqs: { send: async () => undefined } };
+    return {
+      ...w.deps,
+      config: { ...w.deps.config, jobQueueUrl: undefined, apiRateShare: 0.6, reconcileConcurrency: 5 },
+      sqs: { send: async () => undefined },
+    };
   };
   const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) }, deps);
   return { code, out: out.join('\n'), err: err.join('\n') };

@@ -75,7 +75,14 @@ describe('Packaged guest document', () => {
       Targets: [{ Key: 'tag-key', Values: ['eip-count'] }],
       Parameters: { Action: ['install'] },
       ScheduleExpression: 'rate(30 minutes)',
-      ApplyOnlyAtCronInterval: false,
     });
+  });
+
+  // CreateAssociation: "This parameter isn't supported for rate expressions." The schedule is a rate by default
+  // (guestSyncRate), so the property must be absent, not false.
+  it('sets no ApplyOnlyAtCronInterval next to a rate expression', () => {
+    const association = template.Resources.GuestSyncAssociation?.Properties ?? {};
+    expect(String(association.ScheduleExpression)).toMatch(/^rate\(/);
+    expect(association).not.toHaveProperty('ApplyOnlyAtCronInterval');
   });
 });

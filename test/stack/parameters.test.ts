@@ -18,6 +18,8 @@ const PARAMS = {
   guestDocumentName: 'acme-guest-sync',
   logRetentionDays: '7',
   alarmEmail: 'ops@example.com',
+  apiRateShare: '0.3',
+  reconcileConcurrency: '10',
 };
 
 let dir: string;
@@ -45,7 +47,14 @@ describe('Stack parameters (--param)', () => {
       ON_STOP_TAG_KEY: 'ips-on-stop',
       DRY_RUN: 'true',
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      API_RATE_SHARE: '0.3',
+      RECONCILE_CONCURRENCY: '10',
     });
+  });
+
+  it('gives reconcile the configured concurrency, the one its rate limiter divides the share by', () => {
+    const mapping = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mapping?.Properties?.ScalingConfig).toEqual({ MaximumConcurrency: 10 });
   });
 
   it('routes tag changes of the configured keys, not of the default ones', () => {

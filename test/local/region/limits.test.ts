@@ -115,5 +115,19 @@ describe('Function: createTenant', () => {
     clock.advance(100);
     tenant.tick();
     expect(tenant.counts().CreateTags?.refused).toBe(1);
+    const createTags = limits.usage().find((u) => u.key === 'ec2:CreateTags');
+    expect(createTags?.callers.tenant?.admitted).toHaveLength(20);
+    expect(createTags?.callers.account?.admitted).toHaveLength(4);
+  });
+
+  it('sends nothing for the time a driven clock jumps over', () => {
+    const clock = manualClock();
+    const limits = new RateLimits({}, clock.now);
+    const tenant = createTenant({ limits, now: clock.now, rates: { CreateTags: 2 } });
+    tenant.tick();
+    clock.advance(720_000);
+    tenant.tick();
+    expect(tenant.counts().CreateTags).toEqual({ sent: 3, refused: 0 });
+    expect(tenant.skipped()).toBe(1438);
   });
 });

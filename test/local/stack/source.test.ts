@@ -32,6 +32,18 @@ describe('Function: readStackSource', () => {
     expect(jobQueue.deadLetterQueueName).toBe(propertiesOf(template, 'JobDeadLetterQueue').QueueName);
   });
 
+  it('reads the reconcile event source (batch size, MaximumConcurrency) and the timeouts the template has', () => {
+    const source = readStackSource();
+    const mapping = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(source.reconcileBatchSize).toBe(mapping?.Properties?.BatchSize);
+    expect(source.reconcileMaxConcurrency).toBe(
+      (mapping?.Properties?.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency,
+    );
+    expect(source.timeoutsMs.reconcile).toBe(Number(propertiesOf(template, 'ReconcileLambdaFunction').Timeout) * 1000);
+    expect(source.timeoutsMs.intake).toBe(Number(propertiesOf(template, 'IntakeLambdaFunction').Timeout) * 1000);
+    expect(readStackSource({ params: { reconcileConcurrency: '8' } }).reconcileMaxConcurrency).toBe(8);
+  });
+
   it('applies parameter overrides like --param does', () => {
     const source = readStackSource({ params: { countTagKey: 'eips', guestDocumentName: 'my-guest-sync' } });
     const detail = (id: string) =>
