@@ -16,7 +16,7 @@
 import { isAgentNotRegistered, isRetryLater } from '../errors';
 import { MAX_TAG_VALUE } from '../tags';
 import type { ActionResult } from './execute';
-import { type Action, CLOUD_KINDS, type PlanResult } from './plan';
+import { type Action, CLOUD_KINDS, type PlanResult } from './plan/actions';
 
 /** A status value, parsed. `placed`/`wanted` are the `k/n` counts where the value has them. */
 export type ParsedStatus =
