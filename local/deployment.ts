@@ -45,7 +45,8 @@ export interface DeploymentOptions {
   agentRegistrationDelayMs?: number;
   /**
    * Real time before an agent picks a command up (default 100 ms). AWS takes about a second; with 0 a command can
-   * finish before reconcile writes `syncing k/n`, a race the reconciler settles (tested in test/e2e/reliability).
+   * finish before reconcile writes `syncing k/n`, a race the reconciler settles
+   * (the status is written before SendCommand; tested in test/reconcile/reconcile.test.ts).
    */
   commandPickupMs?: number;
   /** Time each instance state transition takes, on the driven clock (default 5 s). */
