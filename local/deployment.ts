@@ -20,7 +20,7 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { LocalBus } from './bus';
-import { DrivenClock, settle } from './deployment/clock';
+import { DrivenClock, rateMs, settle } from './deployment/clock';
 import { type AddressRow, Driver, type OwnedAddress, STATUS_TAG } from './deployment/driver';
 import { captureLogs, logData } from './deployment/logs';
 import { resourceId, summarize, type Trace } from './deployment/trace';
@@ -33,7 +33,7 @@ import { readStackSource, type StackSource } from './stack/source';
 
 import { lambdaContext } from './deployment/context';
 
-export { lambdaContext };
+export { lambdaContext, rateMs };
 export { type AddressRow, type OwnedAddress, STATUS_TAG } from './deployment/driver';
 export { summarize, type Trace } from './deployment/trace';
 
@@ -59,6 +59,11 @@ export interface DeploymentOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Drop events before routing when this returns true (EventBridge is best effort). Can be changed later. */
   dropWhen?: (event: RegionEvent) => boolean;
+  /**
+   * Fire the sweep schedule at the stack's `sweepRate` of driven time while `settle` waits (as the deployed
+   * schedule rule does). Off by default, so that `settle` can report that nothing is left to wait for.
+   */
+  sweepSchedule?: boolean;
 }
 
 /** A running local deployment. */
@@ -196,6 +201,20 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
 
     const bus = new LocalBus({ clock: now, dropWhen: (event) => dropWhen?.(event) ?? false });
     wireRules(bus, source, handler, trace);
+    const fireSweep = () => {
+      const schedules = source.rules.filter((r) => r.schedule);
+      if (schedules.length === 0) throw new Error('the stack has no schedule rule');
+      for (const rule of schedules) bus.fireSchedule(rule.logicalId);
+    };
+    const sweepEvery = rateMs(source.params.sweepRate ?? 'rate(15 minutes)');
+    let nextSweepAt = opts.sweepSchedule ? now() + sweepEvery : undefined;
+    const sweep = {
+      nextAt: () => nextSweepAt,
+      fire: () => {
+        fireSweep();
+        nextSweepAt = now() + sweepEvery;
+      },
+    };
     const detachBus = region.onEvent((event) => {
       if (
         event['detail-type'] === 'Tag Change on Resource' &&
@@ -285,14 +304,10 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       terminate: (instanceId) => driver.terminate(instanceId),
       stop: (instanceId) => driver.stop(instanceId),
       start: (instanceId) => driver.start(instanceId),
-      fireSweep() {
-        const schedules = source.rules.filter((r) => r.schedule);
-        if (schedules.length === 0) throw new Error('the stack has no schedule rule');
-        for (const rule of schedules) bus.fireSchedule(rule.logicalId);
-      },
+      fireSweep,
       quiesce,
       settle: (until, settleOpts) =>
-        settle({ clock, quiesce, nextTransitionAt: () => region.nextTransitionAt(), jobs }, until, settleOpts),
+        settle({ clock, quiesce, nextTransitionAt: () => region.nextTransitionAt(), jobs, sweep }, until, settleOpts),
       statusOf: (instanceId) => driver.statusOf(instanceId),
       statusHistory: (instanceId) => [...(history.get(instanceId) ?? [])],
       addresses: (instanceId, addrOpts) => driver.addresses(instanceId, addrOpts),

@@ -1,6 +1,7 @@
 /**
  * The deployment's one driven clock: real time plus an offset. {@link settle} moves it forward when nothing is left
- * to do but wait (a state transition, an SQS redelivery), so a 12-minute visibility timeout costs nothing.
+ * to do but wait (a state transition, an SQS redelivery, the sweep schedule when on), so a 12-minute visibility
+ * timeout costs nothing.
  */
 import type { FifoQueue } from '../sqs-fifo';
 import type { Trace } from './trace';
@@ -25,12 +26,22 @@ export class DrivenClock {
   };
 }
 
+/** Milliseconds of a `rate(N minute[s]|hour[s]|day[s])` schedule expression. */
+export function rateMs(expression: string): number {
+  const m = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression.trim());
+  if (!m) throw new Error(`not a rate expression: ${expression}`);
+  const unit = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as 'minute' | 'hour' | 'day'];
+  return Number(m[1]) * unit;
+}
+
 /** What {@link settle} waits on. */
 export interface Settleable {
   clock: DrivenClock;
   quiesce(): Promise<void>;
   nextTransitionAt(): number | undefined;
   jobs: FifoQueue;
+  /** The sweep schedule, when the deployment fires it on driven time (`nextAt` undefined: off). */
+  sweep?: { nextAt(): number | undefined; fire(): void };
 }
 
 /**
@@ -49,7 +60,14 @@ export async function settle(
   for (;;) {
     await s.quiesce();
     if (until && (await until())) return;
-    const candidates = [s.nextTransitionAt(), jobs.nextVisibleAt()].filter((t): t is number => t !== undefined);
+    const sweepAt = s.sweep?.nextAt();
+    if (sweepAt !== undefined && sweepAt <= clock.now()) {
+      s.sweep?.fire();
+      continue;
+    }
+    const candidates = [s.nextTransitionAt(), jobs.nextVisibleAt(), sweepAt].filter(
+      (t): t is number => t !== undefined,
+    );
     if (candidates.length === 0) {
       if (!until) return;
       throw new Error(
@@ -60,7 +78,11 @@ export async function settle(
     if (next - start > max)
       throw new Error(`no ${opts.what ?? 'expected outcome'} after ${Math.round(max / 1000)} s of driven time`);
     const why =
-      next === jobs.nextVisibleAt() ? 'SQS visibility timeout: the job comes back' : 'instance state transition';
+      next === jobs.nextVisibleAt()
+        ? 'SQS visibility timeout: the job comes back'
+        : next === sweepAt
+          ? 'sweep schedule'
+          : 'instance state transition';
     clock.advance(Math.max(0, next - clock.now()), why);
   }
 }

@@ -211,7 +211,7 @@ export interface RunStatus {
  * The status after executing a plan (pure). Starts from the plan's status (or the current one) and lowers it by what
  * failed: a missed association makes it `degraded k/n` with the first acquire failure's code; a failed removal makes
  * it `degraded` and asks for a retry; a guest command that could not be sent makes it `pending` (agent not
- * registered) or `guest failed`. A skipped guest sync (`--no-guest`) reports `cloud ok k/n: guest sync skipped`
+ * registered: no retry, the sweep sends a job once the agent is Online) or `guest failed`. A skipped guest sync (`--no-guest`) reports `cloud ok k/n: guest sync skipped`
  * only where the plan had nothing worse to say: `degraded` and `error` win (see {@link strongerStatus}).
  * `results` may hold the cloud results only (the status written before SendCommand) or the guest ones too.
  */
@@ -247,8 +247,10 @@ export function statusAfterRun(plan: PlanResult, results: readonly ActionResult[
   const guestFailure = failed.find((r) => r.action.kind === 'sync-guest');
   if (guestFailure) {
     if (isAgentNotRegistered(guestFailure.cause)) {
+      // Terminal for this job: retrying would hold the instance's FIFO group (and, across many agentless
+      // instances, the queue) for 5 x 12 minutes into the DLQ. The State Manager association runs the document
+      // when the agent registers, and the sweep sends a job once SSM shows the agent Online.
       status = Status.agentPending();
-      retryLater = 'guest-agent-not-registered';
     } else {
       status = Status.guestFailed(`SendCommand ${guestFailure.error}`);
       if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;

@@ -209,11 +209,11 @@ describe('Function: statusAfterRun', () => {
       { status: undefined, placed: 0, retryLater: 'instance-not-found' },
     ],
     [
-      'agent not registered: pending and retry',
+      'agent not registered: pending, no retry (the sweep sends a job once the agent is Online)',
       plan(Status.syncing(1, 1), 1, 1),
       [done(associate), failed(sync, 'InvalidInstanceId')],
       run(),
-      { status: 'pending: guest agent not registered yet', placed: 1, retryLater: 'guest-agent-not-registered' },
+      { status: 'pending: guest agent not registered yet', placed: 1, retryLater: undefined },
     ],
     [
       'SendCommand refused: guest failed',
