@@ -28,7 +28,6 @@ export {
   type Action,
   CLOUD_KINDS,
   DEFAULT_EIP_QUOTA,
-  eniClientToken,
   type PlanContext,
   type PlanResult,
   type RemoveReason,

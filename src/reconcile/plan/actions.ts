@@ -58,7 +58,6 @@ export type Action =
       subnetId: string;
       securityGroupIds: string[];
       secondaryCount: number;
-      clientToken: string;
       /** Attach this unattached ENI of ours (left by a killed run) instead of creating one; its IPs come with it. */
       reuse?: { eniId: string; privateIps: string[] };
       reason: 'existing-enis-full';
@@ -118,11 +117,6 @@ export const CLOUD_KINDS: ReadonlySet<Action['kind']> = new Set([
   'take-from-pool',
   'associate',
 ]);
-
-/** ClientToken of the ENI we create at `deviceIndex` (≤ 64 ASCII chars): a retry returns the same ENI. */
-export function eniClientToken(instanceId: string, deviceIndex: number): string {
-  return `eip-autopilot-${instanceId}-${deviceIndex}`;
-}
 
 /** One private IP of the instance, in contract order (primary ENI first, primary IP first). */
 export interface Slot {

@@ -1,5 +1,5 @@
 import type { ActualState } from '../observe';
-import { type Action, eniClientToken, type PlanContext } from './actions';
+import type { Action, PlanContext } from './actions';
 import type { Holdings, Kept } from './holdings';
 import type { Placement } from './sources';
 
@@ -68,8 +68,8 @@ export function capacity(
       remaining -= n;
     }
     const used = new Set(actual.enis.map((e) => e.deviceIndex));
-    // A leftover ENI is attached again rather than deleted and created anew: a ClientToken whose ENI was deleted
-    // has undocumented behaviour, and the leftover already sits in the right subnet with our tags.
+    // A leftover ENI is attached again rather than deleted and created anew: it already sits in the right subnet
+    // with our tags, and costs no CreateNetworkInterface.
     const reusable = [...(actual.leftoverEnis ?? [])];
     for (let device = 1; remaining > 0 && device < limits.maxEnis; device++) {
       if (used.has(device)) continue;
@@ -88,7 +88,6 @@ export function capacity(
         subnetId: actual.subnetId ?? '',
         securityGroupIds: actual.securityGroupIds,
         secondaryCount: n - 1,
-        clientToken: eniClientToken(actual.instanceId, device),
         reason: 'existing-enis-full',
       });
       // The new ENI's primary IP is ours too, but it goes with the ENI, so it is not marked as assigned.

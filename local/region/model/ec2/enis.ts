@@ -59,8 +59,13 @@ export function CreateNetworkInterface(
           'The client token you have provided is associated with a resource that is different from the one you are creating.',
         );
       }
+      // The first answer, even when that ENI has been deleted since (EC2 idempotency: the token is bound to one
+      // request); an ENI still there is described as it is now.
       const existing = s.enis.get(seen.eniId);
-      if (existing) return { NetworkInterface: shapes.describeEni(s, existing), ClientToken };
+      return {
+        NetworkInterface: existing ? shapes.describeEni(s, existing) : structuredClone(seen.first),
+        ClientToken,
+      };
     }
   }
   if (!input.SubnetId) throw regionError('MissingParameter', 'The request must contain the parameter SubnetId');
@@ -87,8 +92,9 @@ export function CreateNetworkInterface(
   const extra = (explicit.length === 0 ? 1 : 0) + (input.SecondaryPrivateIpAddressCount ?? 0);
   const ips = [...explicit, ...s.freeIps(subnet, extra, new Set(explicit))];
   const eni = s.newEni(subnet, ips, groups, input.Description ?? '', tags);
-  if (ClientToken) s.eniTokens.set(ClientToken, { eniId: eni.id, fingerprint });
-  return { NetworkInterface: shapes.describeEni(s, eni), ClientToken };
+  const described = shapes.describeEni(s, eni);
+  if (ClientToken) s.eniTokens.set(ClientToken, { eniId: eni.id, fingerprint, first: structuredClone(described) });
+  return { NetworkInterface: described, ClientToken };
 }
 
 export function AttachNetworkInterface(

@@ -1,3 +1,4 @@
+import type { NetworkInterface } from '@aws-sdk/client-ec2';
 import { regionError } from '../errors';
 import { INSTANCE_TYPES, type TypeSpec } from '../instance-types';
 import { intToIpv4, ipv4ToInt } from '#src/ipv4';
@@ -47,7 +48,7 @@ export class Ec2State {
 
   readonly reservations = new Map<string, string[]>();
 
-  readonly eniTokens = new Map<string, { eniId: string; fingerprint: string }>();
+  readonly eniTokens = new Map<string, { eniId: string; fingerprint: string; first: NetworkInterface }>();
 
   readonly changeListeners = new Set<(change: Ec2Change) => void>();
 
