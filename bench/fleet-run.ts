@@ -6,6 +6,7 @@
  */
 import { startDeployment, type Trace } from '#local/deployment';
 import { createTenant } from '#local/region/tenant';
+import { Status } from '#src/reconcile/status';
 import { startVirtualTime } from '#local/virtual-time';
 
 /** What one run is asked to do. */
@@ -40,9 +41,9 @@ export interface BucketRun {
 /** What one run measured. */
 export interface RunResult {
   spec: RunSpec;
-  /** Seconds from the first launch until each instance first read `ok 3/3`, ascending. */
+  /** Seconds from the first launch until each instance first read its wanted status (3 of 3), ascending. */
   convergedAt: number[];
-  /** Seconds until every instance read ok 3/3 (undefined: not within maxMs). */
+  /** Seconds until every instance read it (undefined: not within maxMs). */
   allOkAt: number | undefined;
   buckets: BucketRun[];
   dlq: number;
@@ -55,7 +56,7 @@ export interface RunResult {
   asyncFailures: number;
 }
 
-const WANTED = 'ok 3/3';
+const WANTED = Status.ok(3, 3);
 
 // 198.18.0.0/15 (RFC 2544, benchmarking): 512 /24s, enough public IPs for 1,000 × 3 EIPs; never routed anywhere.
 const BENCH_RANGES = Array.from({ length: 512 }, (_, i) => `198.${18 + (i >> 8)}.${i & 255}`);
@@ -169,7 +170,7 @@ export async function runBurst(spec: RunSpec): Promise<RunResult> {
       leakedEnis: enis.NetworkInterfaces?.length ?? 0,
       jumpedMs,
       wallMs: 0,
-      asyncFailures: d.asyncFailures().length,
+      asyncFailures: d.bus.deadLetters.length,
     };
   } finally {
     await d.close();

@@ -21,7 +21,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { HandlerOptions } from '#functions/reconcile/handler';
 import { LocalBus } from './bus';
-import { type AsyncFailure, AsyncInvoker } from './deployment/async-invoke';
 import { DrivenClock, rateMs, settle } from './deployment/clock';
 import { type AddressRow, Driver, type OwnedAddress, STATUS_TAG } from './deployment/driver';
 import { captureLogs, logData } from './deployment/logs';
@@ -105,8 +104,6 @@ export interface Deployment {
   start(instanceId: string): Promise<void>;
   /** Fires the sweep schedule rule(s) now. */
   fireSweep(): void;
-  /** Asynchronous invocations (EventBridge targets) that failed every attempt, Lambda's retries included. */
-  asyncFailures(): AsyncFailure[];
   /** Waits until no event, job, command or guest change is in flight and the region saw no new call for a round. */
   quiesce(): Promise<void>;
   /**
@@ -213,10 +210,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     await registerGuestDocument(region, env.GUEST_DOCUMENT_NAME ?? '');
 
     const bus = new LocalBus({ clock: now, dropWhen: (event) => dropWhen?.(event) ?? false });
-    // EventBridge invokes Lambda asynchronously: the bus hands the event over, Lambda runs and retries it.
-    const invoker = new AsyncInvoker({ now });
-    cleanups.push(invoker.startClock(50));
-    wireRules(bus, source, handler, trace, invoker);
+    wireRules(bus, source, handler, trace);
     const fireSweep = () => {
       const schedules = source.rules.filter((r) => r.schedule);
       if (schedules.length === 0) throw new Error('the stack has no schedule rule');
@@ -279,23 +273,21 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     // Runs first at close: let in-flight deliveries and commands finish (bounded) while the server and the log
     // capture are still up, so that nothing writes to a closed server or to stdout after close().
     const inFlight = async () => {
-      await Promise.all([bus.idle(), region.idle(), invoker.idle()]);
+      await Promise.all([bus.idle(), region.idle()]);
       while (active() > 0) await sleep(5);
     };
     cleanups.push(() => Promise.race([inFlight(), sleep(5_000)]));
 
     const fingerprint = () =>
-      `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active()}/${deadLetters.counts().visible}/${invoker.attempts}`;
+      `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active()}/${deadLetters.counts().visible}`;
     const quiesce = async () => {
       for (let seen = ''; ; ) {
         await bus.idle();
-        await invoker.idle();
         await region.idle();
         await guests?.idle();
         // Receivable, not visible: a job queued behind its instance's in-flight job waits for that one's redelivery.
         while (active() > 0 || jobs.receivable() > 0) await sleep(5);
         await bus.idle();
-        await invoker.idle();
         await sleep(25);
         const current = fingerprint();
         if (current === seen) return;
@@ -329,7 +321,6 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       stop: (instanceId) => driver.stop(instanceId),
       start: (instanceId) => driver.start(instanceId),
       fireSweep,
-      asyncFailures: () => [...invoker.failures],
       quiesce,
       settle: (until, settleOpts) =>
         settle(
@@ -339,7 +330,6 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
             nextTransitionAt: () => region.nextTransitionAt(),
             jobs,
             sweep,
-            asyncRetryAt: () => invoker.nextRetryAt(),
           },
           until,
           settleOpts,

@@ -42,8 +42,6 @@ export interface Settleable {
   jobs: FifoQueue;
   /** The sweep schedule, when the deployment fires it on driven time (`nextAt` undefined: off). */
   sweep?: { nextAt(): number | undefined; fire(): void };
-  /** When Lambda next retries a failed asynchronous invocation. */
-  asyncRetryAt?(): number | undefined;
 }
 
 /**
@@ -67,8 +65,7 @@ export async function settle(
       s.sweep?.fire();
       continue;
     }
-    const retryAt = s.asyncRetryAt?.();
-    const candidates = [s.nextTransitionAt(), jobs.nextVisibleAt(), sweepAt, retryAt].filter(
+    const candidates = [s.nextTransitionAt(), jobs.nextVisibleAt(), sweepAt].filter(
       (t): t is number => t !== undefined,
     );
     if (candidates.length === 0) {
@@ -85,9 +82,7 @@ export async function settle(
         ? 'SQS visibility timeout: the job comes back'
         : next === sweepAt
           ? 'sweep schedule'
-          : next === retryAt
-            ? 'Lambda retries an asynchronous invocation'
-            : 'instance state transition';
+          : 'instance state transition';
     clock.advance(Math.max(0, next - clock.now()), why);
   }
 }

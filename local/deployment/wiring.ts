@@ -9,7 +9,6 @@ import type { LocalBus } from '../bus';
 import type { Region, RegionEvent } from '../region/model/index';
 import { STACK_ROOT } from '../stack/package';
 import type { StackSource } from '../stack/source';
-import type { AsyncInvoker } from './async-invoke';
 import { lambdaContext } from './context';
 import { summarize, type Trace } from './trace';
 
@@ -91,16 +90,12 @@ export async function registerGuestDocument(region: Region, name: string): Promi
   });
 }
 
-/**
- * Adds the stack's rules to the bus, each target invoking its handler (and tracing the event it got) through
- * Lambda's asynchronous invocation, as EventBridge does (`invoker`: accepted at once, retried on failure).
- */
+/** Adds the stack's rules to the bus, each target invoking its handler (and tracing the event it got). */
 export function wireRules(
   bus: LocalBus,
   source: StackSource,
   handler: (path: string) => Handler,
   trace: (t: Trace) => void,
-  invoker: AsyncInvoker,
 ): void {
   const nameOf = (path: string) => path.split('/')[1] ?? path;
   for (const rule of source.rules) {
@@ -118,8 +113,7 @@ export function wireRules(
             rule: rule.logicalId,
             target: nameOf(t.handler),
           });
-          invoker.invoke(nameOf(t.handler), () => handler(t.handler)(event, lambdaContext(nameOf(t.handler))));
-          return Promise.resolve();
+          return handler(t.handler)(event, lambdaContext(nameOf(t.handler)));
         },
       })),
     });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Deployment, startDeployment } from '#local/deployment';
 import { startVirtualTime, type VirtualTime } from '#local/virtual-time';
+import { Status } from '#src/reconcile/status';
 
 const INSTANCES = 30;
 const RANGES = Array.from({ length: 4 }, (_, i) => `198.18.${i}`);
@@ -33,7 +34,7 @@ describe('End to end: a burst of 30 instances × eip-count=3 with shrunk API buc
       });
       ids.push(...(out.Instances ?? []).map((i) => i.InstanceId ?? ''));
     }
-    await d.settle(() => ids.every((id) => d.statusHistory(id).at(-1) === 'ok 3/3'), {
+    await d.settle(() => ids.every((id) => d.statusHistory(id).at(-1) === Status.ok(3, 3)), {
       what: 'every instance ok 3/3',
       maxSimulatedMs: 6 * 3_600_000,
     });
@@ -46,12 +47,12 @@ describe('End to end: a burst of 30 instances × eip-count=3 with shrunk API buc
   it('was throttled (the buckets were the limit), and every instance converged to ok 3/3', () => {
     const refused = (d.region.limits?.usage() ?? []).reduce((n, u) => n + u.refused.length, 0);
     expect(refused).toBeGreaterThan(0);
-    expect(ids.filter((id) => d.statusHistory(id).at(-1) !== 'ok 3/3')).toEqual([]);
+    expect(ids.filter((id) => d.statusHistory(id).at(-1) !== Status.ok(3, 3))).toEqual([]);
   });
 
   it('sent no job to the dead-letter queue and dropped no event', () => {
     expect(d.deadLetters.counts()).toEqual({ visible: 0, inFlight: 0 });
-    expect(d.asyncFailures()).toEqual([]);
+    expect(d.bus.deadLetters).toEqual([]);
   });
 
   it('leaked nothing: every owned EIP associated, 3 per instance, no unattached ENI of ours', async () => {
