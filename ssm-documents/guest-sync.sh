@@ -53,6 +53,7 @@
 #   6 another run holds the lock for too long             7 prerequisite missing (not root, bash < 4.4, no ip/curl/flock)
 #   8 amazon-ec2-net-utils manages the interfaces and its state still differs from IMDS after its refresh
 #   9 run by SSM Run Command (AWS_SSM_INSTANCE_ID set) without SSM_Action: the agent is too old to pass parameters
+#   10 layout not handled: right after applying, the kernel does not hold it (another manager undid it at once)
 
 # aws:runShellScript may start this file with sh: re-execute under bash before using any bash syntax.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -127,8 +128,10 @@ say_hidden() {
 }
 
 # One line per change: the kernel command in words, then why.
+QUIET=""
 change() {
   local kind=$1 text=$2 reason=$3
+  if [ -n "$QUIET" ]; then QUIET_FIRST=${QUIET_FIRST:-$text}; return 0; fi
   if [ "$kind" = add ]; then ADDED+=("$text"); else REMOVED+=("$text"); fi
   if $DRY_RUN; then say "would $text reason=$reason"; else say "$text reason=$reason"; fi
 }
@@ -443,7 +446,7 @@ plan() {
         # The primary ENI's primary address is DHCP's: missing means a lease is being renewed (a manager
         # re-applying the link). A static copy added now would fight the DHCP client; the hook's second run and the
         # timer look again.
-        note "primary address $ip of $dev is missing: left to DHCP"
+        [ -n "$QUIET" ] || note "primary address $ip of $dev is missing: left to DHCP"
         WAITING=1
       elif [ "$ip" = "$first" ]; then
         # The primary of a non-primary ENI (DHCP often configures eth0 only): keep its subnet route out of the main
@@ -541,6 +544,25 @@ apply_batch() {
     printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed (see above); run again to retry"
     WRITES=$((WRITES + ${#BATCH[@]}))
   fi
+}
+
+# post_check: "in sync" is judged on the kernel, not on what was sent to it. Read it again (twice, 0.5 s apart: a
+# manager may still be settling) and plan silently: anything left to do means something undid our change at once, a
+# layout guest-sync does not handle. Only after a run that wrote: a no-change run costs nothing more.
+QUIET_FIRST=""
+post_check() {
+  local tries=2 unchanged=$UNCHANGED
+  while [ "$tries" -gt 0 ]; do
+    read_kernel
+    QUIET=1 QUIET_FIRST=""
+    plan
+    QUIET=""
+    UNCHANGED=$unchanged
+    [ "${#BATCH[@]}" != 0 ] || return 0
+    tries=$((tries - 1))
+    [ "$tries" = 0 ] || sleep 0.5
+  done
+  die 10 "layout not handled: manager=$MANAGER undoes what was applied (still to do: $QUIET_FIRST); see docs/guest.md"
 }
 
 # ---------------------------------------------------------------- amazon-ec2-net-utils
@@ -847,6 +869,7 @@ main() {
   plan
   if ! $DRY_RUN; then
     apply_batch
+    [ "${#BATCH[@]}" = 0 ] || post_check
   fi
   [ "$OUTPUT" = json ] || [ "${#ADDED[@]}${#REMOVED[@]}" != 00 ] || [ -n "$WAITING" ] ||
     echo "in sync unchanged=$UNCHANGED"
