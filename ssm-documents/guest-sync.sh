@@ -546,12 +546,14 @@ apply_batch() {
   fi
 }
 
-# post_check: "in sync" is judged on the kernel, not on what was sent to it. Read it again (twice, 0.5 s apart: a
-# manager may still be settling) and plan silently: anything left to do means something undid our change at once, a
-# layout guest-sync does not handle. Only after a run that wrote: a no-change run costs nothing more.
+# post_check: "in sync" is judged on the kernel, not on what was sent to it. Read it again 0.3 s later (and once
+# more after 0.5 s: a manager may still be settling) and plan silently: anything left to do both times means
+# something undoes our change at once, a layout guest-sync does not handle. Only after a run that wrote: a
+# no-change run costs nothing more.
 QUIET_FIRST=""
 post_check() {
   local tries=2 unchanged=$UNCHANGED
+  sleep 0.3
   while [ "$tries" -gt 0 ]; do
     read_kernel
     QUIET=1 QUIET_FIRST=""
