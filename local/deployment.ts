@@ -30,6 +30,8 @@ import type { Context } from 'aws-lambda';
 import { LocalBus } from './bus';
 import { type GuestTrace, LabGuests } from './lab/guests';
 import { createRegion, type Region, type RegionEvent } from './region/model/index';
+import { type DeploymentIam, startIam } from './deployment/iam';
+import type { IamEvaluator } from './region/iam/evaluator';
 import { type RegionServer, startRegionServer } from './region/server';
 import { FifoQueue, LocalSqs, type SqsHandler, startDelivery } from './sqs-fifo';
 import { STACK_ROOT } from './stack/package';
@@ -83,6 +85,13 @@ export interface DeploymentOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Drop events before routing when this returns true (EventBridge is best effort). Can be changed later. */
   dropWhen?: (event: RegionEvent) => boolean;
+  /**
+   * IAM (default on): each function signs with its own key and the region evaluates every call against that
+   * function's role in the packaged template (local/deployment/iam.ts). `false` serves every call, as before.
+   */
+  iam?: boolean;
+  /** Owner account of the VPC (default: ours); another account models a VPC shared through RAM. */
+  vpcOwnerId?: string;
 }
 
 /** An owned or associated address of an instance, as the demo's table shows it. */
@@ -112,6 +121,8 @@ export interface Deployment {
   readonly ec2: EC2Client;
   /** The environment the functions run with (AWS_ENDPOINT_URL, JOB_QUEUE_URL, …), e.g. for the CLI as a child process. */
   readonly env: Record<string, string>;
+  /** The IAM evaluator (undefined with `iam: false`): its `decisions` list every call a function made. */
+  readonly iam: IamEvaluator | undefined;
   /** The driven clock (ms since the epoch). */
   now(): number;
   /** Moves the clock forward (then applies due state transitions). */
@@ -265,6 +276,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     // The VPC lab's "internet" is 192.0.2.0/24 (test/lab/vpc-lab.ts): an EIP there would be on-link for the echo
     // server, which would ARP for it instead of routing it back through the internet gateway.
     publicIpRanges: ['198.51.100', '203.0.113'],
+    vpcOwnerId: opts.vpcOwnerId,
   });
   const guests = opts.guests === 'lab' ? new LabGuests(region, trace) : undefined;
   if (guests) region.setRunner(guests.runner);
@@ -286,7 +298,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
   if (guests) cleanups.push(() => guests.destroy());
 
   try {
-    const server = await startRegionServer({ region, sqs });
+    const iam: DeploymentIam | undefined = opts.iam === false ? undefined : startIam(region, opts.params ?? {});
+    if (iam) cleanups.push(() => iam.close());
+    const server = await startRegionServer({ region, sqs, authorizeSqs: iam?.authorizeSqs });
     cleanups.push(() => server.close());
     const q = source.jobQueue;
     const deadLetters = sqs.add(
@@ -349,10 +363,14 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       if (!load) throw new Error(`serverless.yml names handler ${path}, which the local deployment does not know`);
       handlers.set(path, (await load()).handler as Handler);
     }
+    // Function key (serverless.yml) of each handler: an invocation runs with that function's credentials.
+    const functionOf = new Map(Object.entries(source.handlers).map(([key, path]) => [path, key]));
     const handler = (path: string): Handler => {
       const h = handlers.get(path);
       if (!h) throw new Error(`no handler ${path}`);
-      return h;
+      const key = functionOf.get(path);
+      if (!iam || !key) return h;
+      return (event, context) => iam.asFunction(key, () => h(event, context));
     };
 
     await region.ssm('CreateDocument', {
@@ -404,7 +422,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     cleanups.push(detachBus);
 
     let active = 0;
-    const reconcile = handler(source.handlers.reconcile ?? 'functions/reconcile/handler.handler');
+    const reconcilePath = source.handlers.reconcile ?? 'functions/reconcile/handler.handler';
+    const reconcile = handler(reconcilePath);
     const consumer: SqsHandler = async (event) => {
       active += 1;
       try {
@@ -413,6 +432,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         active -= 1;
       }
     };
+    // Lambda refuses an SQS event source whose function role cannot poll the queue (CreateEventSourceMapping).
+    await iam?.checkEventSource(functionOf.get(reconcilePath) ?? 'reconcile', jobs.url);
     const delivery = startDelivery(jobs, consumer, { batchSize: source.reconcileBatchSize, pollMs: 5 });
     cleanups.push(() => delivery.stop());
     cleanups.push(region.startClock(50));
@@ -475,6 +496,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       guests,
       ec2,
       env,
+      iam: iam?.evaluator,
       now,
       advance,
       setDropWhen(fn) {

@@ -66,6 +66,11 @@ export interface Ec2Options {
   launchVisibilityDelayMs: number;
   /** /24 prefixes (`a.b.c`) public IPs are drawn from, in order (default: the three documentation ranges). */
   publicIpRanges?: string[];
+  /**
+   * Account that owns the VPC, its subnets and its security group (default: the region's own account). Another
+   * account makes it a VPC shared through RAM: instances and ENIs stay ours, the subnets and groups are the owner's.
+   */
+  vpcOwnerId?: string;
 }
 
 const STATE_CODES: Record<InstanceStateName, number> = {
@@ -83,6 +88,8 @@ const PUBLIC_RANGES = ['192.0.2', '198.51.100', '203.0.113'];
 interface SubnetRec {
   id: string;
   vpcId: string;
+  /** Owner account (the VPC owner's in a shared VPC). */
+  ownerId: string;
   az: string;
   cidr: string;
   base: number;
@@ -258,6 +265,7 @@ export class Ec2Model {
     this.subnets.set(id, {
       id,
       vpcId: this.vpcId,
+      ownerId: this.opts.vpcOwnerId ?? this.ctx.account,
       az,
       cidr,
       base: ipv4ToInt(net ?? ''),
@@ -267,14 +275,20 @@ export class Ec2Model {
     return id;
   }
 
-  /** Subnets of the VPC, for the lab and the demo (there is no DescribeSubnets action yet). */
-  subnetList(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string }[] {
+  /** Subnets of the VPC, for the lab, the demo and IAM (there is no DescribeSubnets action yet). */
+  subnetList(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string; OwnerId: string }[] {
     return [...this.subnets.values()].map((s) => ({
       SubnetId: s.id,
       CidrBlock: s.cidr,
       AvailabilityZone: s.az,
       VpcId: s.vpcId,
+      OwnerId: s.ownerId,
     }));
+  }
+
+  /** Security groups of the VPC (only its default group), for IAM (there is no DescribeSecurityGroups action). */
+  securityGroupList(): { GroupId: string; VpcId: string; OwnerId: string }[] {
+    return [{ GroupId: this.defaultGroupId, VpcId: this.vpcId, OwnerId: this.opts.vpcOwnerId ?? this.ctx.account }];
   }
 
   /** Subscribes to internal changes (associations, ENI changes) — used by the lab to update NAT and IMDS. */
