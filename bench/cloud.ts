@@ -81,7 +81,7 @@ export async function run(): Promise<void> {
     }
     const fleet = makeFleet(10_000);
     const started = performance.now();
-    const result = await sweep(fleet.port, {
+    const result = await sweep(fleet.port, fleet.ssm, {
       countTagKey: 'eip-count',
       poolTagKey: 'eip-pool',
       onStopTagKey: 'eip-on-stop',
@@ -96,7 +96,11 @@ export async function run(): Promise<void> {
       target: '<= 12',
     });
     const drifted = makeFleet(10_000, 100, 50);
-    await sweep(drifted.port, { countTagKey: 'eip-count', poolTagKey: 'eip-pool', onStopTagKey: 'eip-on-stop' });
+    await sweep(drifted.port, drifted.ssm, {
+      countTagKey: 'eip-count',
+      poolTagKey: 'eip-pool',
+      onStopTagKey: 'eip-on-stop',
+    });
     rows.push({
       case: 'sweep 10,000 (100 drifted, 50 orphans)',
       reads: drifted.calls.length,

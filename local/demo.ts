@@ -5,7 +5,8 @@
  * namespaces the cloud half runs alone and the reason is printed.
  *
  * Options: --cloud-only (skip the guests even as root), --agent-delay-ms <n> (SSM agent registration delay; the
- * first job then waits for the 12-minute SQS redelivery, on the driven clock), --quiet (no progress lines).
+ * first job then ends `pending` and the next sweep, 15 minutes on the driven clock, sends the guest document once
+ * the agent is Online), --quiet (no progress lines).
  * Exit code: 0 when every step met its expectations, 1 otherwise, 130 on Ctrl-C.
  */
 import { writeSync } from 'node:fs';
@@ -162,7 +163,12 @@ async function main(): Promise<number> {
   try {
     // Imported here, after the environment above is set.
     const { startDeployment } = await import('./deployment');
-    deployment = await startDeployment({ guests: guests ? 'lab' : 'none', agentRegistrationDelayMs: agentDelay });
+    deployment = await startDeployment({
+      guests: guests ? 'lab' : 'none',
+      agentRegistrationDelayMs: agentDelay,
+      // A pending guest is picked up by the next sweep once its agent is Online: let the schedule run.
+      sweepSchedule: agentDelay > 0,
+    });
     const d = deployment;
     print(
       `region on ${d.server.url}, job queue ${d.jobs.name}, ${d.source.rules.length} EventBridge rules from serverless.yml`,

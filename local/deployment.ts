@@ -92,6 +92,19 @@ export interface DeploymentOptions {
   iam?: boolean;
   /** Owner account of the VPC (default: ours); another account models a VPC shared through RAM. */
   vpcOwnerId?: string;
+  /**
+   * Fire the sweep schedule at the stack's `sweepRate` of driven time while `settle` waits (as the deployed
+   * schedule rule does). Off by default, so that `settle` can report that nothing is left to wait for.
+   */
+  sweepSchedule?: boolean;
+}
+
+/** Milliseconds of a `rate(N minute[s]|hour[s]|day[s])` schedule expression. */
+export function rateMs(expression: string): number {
+  const m = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression.trim());
+  if (!m) throw new Error(`not a rate expression: ${expression}`);
+  const unit = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as 'minute' | 'hour' | 'day'];
+  return Number(m[1]) * unit;
 }
 
 /** An owned or associated address of an instance, as the demo's table shows it. */
@@ -403,6 +416,13 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         })),
       });
     }
+    const fireSweep = () => {
+      const schedules = source.rules.filter((r) => r.schedule);
+      if (schedules.length === 0) throw new Error('the stack has no schedule rule');
+      for (const rule of schedules) bus.fireSchedule(rule.logicalId);
+    };
+    const sweepEvery = rateMs(source.params.sweepRate ?? 'rate(15 minutes)');
+    let nextSweepAt = opts.sweepSchedule ? now() + sweepEvery : undefined;
     const detachBus = region.onEvent((event) => {
       if (
         event['detail-type'] === 'Tag Change on Resource' &&
@@ -533,11 +553,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       async start(instanceId) {
         await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
       },
-      fireSweep() {
-        const schedules = source.rules.filter((r) => r.schedule);
-        if (schedules.length === 0) throw new Error('the stack has no schedule rule');
-        for (const rule of schedules) bus.fireSchedule(rule.logicalId);
-      },
+      fireSweep,
       quiesce,
       async settle(until, settleOpts = {}) {
         const start = now();
@@ -545,7 +561,12 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         for (;;) {
           await quiesce();
           if (until && (await until())) return;
-          const candidates = [region.nextTransitionAt(), jobs.nextVisibleAt()].filter(
+          if (nextSweepAt !== undefined && nextSweepAt <= now()) {
+            fireSweep();
+            nextSweepAt = now() + sweepEvery;
+            continue;
+          }
+          const candidates = [region.nextTransitionAt(), jobs.nextVisibleAt(), nextSweepAt].filter(
             (t): t is number => t !== undefined,
           );
           if (candidates.length === 0) {
@@ -560,7 +581,11 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
               `no ${settleOpts.what ?? 'expected outcome'} after ${Math.round(max / 1000)} s of driven time`,
             );
           const why =
-            next === jobs.nextVisibleAt() ? 'SQS visibility timeout: the job comes back' : 'instance state transition';
+            next === jobs.nextVisibleAt()
+              ? 'SQS visibility timeout: the job comes back'
+              : next === nextSweepAt
+                ? 'sweep schedule'
+                : 'instance state transition';
           advance(Math.max(0, next - now()), why);
         }
       },

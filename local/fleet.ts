@@ -1,9 +1,13 @@
 import type { Address, Filter, Instance } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '#src/aws/ec2-port';
+import type { SsmPort } from '#src/aws/ssm-port';
 
 /** A synthetic fleet for sweep tests and the bench: `size` instances, each in sync with `eip-count=1`. */
 export interface Fleet {
   port: Ec2Port;
+  /** SSM as the sweep sees it: agents in {@link Fleet.online} are registered and Online. */
+  ssm: Pick<SsmPort, 'onlineInstances'>;
+  online: Set<string>;
   calls: string[];
   instances: Instance[];
   addresses: Address[];
@@ -104,5 +108,12 @@ export function makeFleet(size: number, drifted = 0, orphans = 0): Fleet {
     createTags: unsupported('createTags'),
     deleteTags: unsupported('deleteTags'),
   };
-  return { port, calls, instances, addresses };
+  const online = new Set<string>();
+  const ssm: Fleet['ssm'] = {
+    async onlineInstances(ids) {
+      for (let i = 0; i < ids.length; i += 50) calls.push('DescribeInstanceInformation');
+      return new Set(ids.filter((id) => online.has(id)));
+    },
+  };
+  return { port, ssm, online, calls, instances, addresses };
 }

@@ -26,9 +26,14 @@ export function intakeDeps(config: Config): Pick<Deps, 'config' | 'sqs'> {
   return { config, sqs: sqsAdapter(makeSqsClient()) };
 }
 
-/** sweep: paginated EC2 reads, then jobs on SQS. */
-export function sweepDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'sqs'> {
-  return { config, ec2: ec2Adapter(makeEc2Client()), sqs: sqsAdapter(makeSqsClient()) };
+/** sweep: paginated EC2 reads, SSM DescribeInstanceInformation for agentless instances, then jobs on SQS. */
+export function sweepDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'ssm' | 'sqs'> {
+  return {
+    config,
+    ec2: ec2Adapter(makeEc2Client()),
+    ssm: ssmAdapter(makeSsmClient()),
+    sqs: sqsAdapter(makeSqsClient()),
+  };
 }
 
 /**

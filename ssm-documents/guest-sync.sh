@@ -2,16 +2,19 @@
 # eip-autopilot guest sync: make every private IPv4 that IMDS lists for this instance present in the kernel and
 # egressing through its own ENI, so that each Elastic IP associated with one of them works.
 #
-# Usage: guest-sync.sh [--dry-run] [--install | --uninstall] [--verify URL] [--json]
+# Usage: guest-sync.sh [--dry-run] [--install | --uninstall] [--verify URL] [--json] | --trigger SOURCE | --settle
 #   (no option)   read IMDSv2, diff against the kernel, apply only the difference in one `ip -batch` call
 #   --dry-run     print what would change (prefixed "would"), change nothing
 #   --install     copy this script to /usr/local/sbin/eip-autopilot-guest-sync, install and enable
-#                 eip-autopilot-guest-sync.service (after network-online) and .timer (at boot, then every 60 s),
-#                 then sync; idempotent (a second --install writes nothing)
-#   --uninstall   disable and remove the units and the installed copy, and remove our kernel state (no IMDS needed)
+#                 eip-autopilot-guest-sync.service (after network-online) and .timer (at boot, then every 60 s), the
+#                 repair hooks (see below), then sync; idempotent (a second --install writes nothing)
+#   --uninstall   disable and remove the units, hooks and installed copy, and our kernel state (no IMDS needed)
 #   --verify URL  after syncing, for each private IP that IMDS maps to an EIP (ipv4-associations/), fetch URL with
 #                 `curl --interface <private ip>` and compare the body with the EIP; fail on any mismatch
 #   --json        print one JSON summary on stdout (change lines go to stderr)
+#   --trigger SRC what every hook runs (one command): start eip-autopilot-guest-sync-hook.service without blocking
+#                 (or, without systemd, run --settle inline); always exits 0
+#   --settle      sync, wait 2 s (EIP_AUTOPILOT_SETTLE), sync again: a manager often re-applies in several steps
 #
 # Under SSM (document eip-autopilot-guest-sync) the parameters arrive as environment variables, never as text:
 #   SSM_Action=sync|install|uninstall   SSM_DryRun=true|false   SSM_VerifyUrl=<http(s) URL or empty>
@@ -21,6 +24,8 @@
 #   EIP_AUTOPILOT_ENI_WAIT   seconds to wait for a hot-attached ENI to appear / get its device-number (default 15)
 #   EIP_AUTOPILOT_NETUTILS_WAIT  seconds to wait for amazon-ec2-net-utils' refresh to settle (default 20)
 #   EIP_AUTOPILOT_MANAGER    auto|ip|networkd|netutils: force the interface manager detection (default auto)
+#   EIP_AUTOPILOT_SETTLE     seconds --settle waits between its two runs (default 2)
+#   EIP_AUTOPILOT_HOOK_ROOT  prefix for the hook files --install writes under /etc (tests only; default none)
 #
 # What it changes, and what it owns:
 #   - secondary addresses as <ip>/32 noprefixroute, recorded in /run/eip-autopilot/addresses ("<mac> <ip>");
@@ -30,9 +35,15 @@
 #     "from <ip> lookup <table>" rule per address; our rules and routes carry protocol 234, and only rules/routes
 #     with that protocol inside our priority/table range are ever removed. The primary ENI stays on the main table.
 #   - interfaces whose MAC is not an ENI of this instance (lo, docker0, ...) are never touched.
-#   - systemd-networkd: an interface it manages through its own .network file gets a drop-in
-#     /run/systemd/network/<file>.d/90-eip-autopilot.conf and `networkctl reload` (plain ip changes would be wiped
-#     at the next reload). amazon-ec2-net-utils: it already does this job; we only verify (and trigger its refresh).
+#   - the primary ENI stays on the main table, except when the main table also has a default route through another
+#     ENI (DHCP on every ENI): then its addresses get table 10000 and rules too, so they never leave through that ENI.
+#   - every stack (plain kernel, ifupdown, systemd-networkd, netplan, NetworkManager) gets the same plain `ip` state;
+#     we never reload or reconfigure a network manager (that drops DHCP leases). A manager that flushes our state
+#     (ifdown/ifup, `nmcli con up`, `networkctl reconfigure`, `netplan apply`) fires a hook that repairs it in
+#     seconds: NetworkManager dispatcher.d, ifupdown if-up.d, dhclient exit hook, a udev rule for ENI add/remove,
+#     and eip-autopilot-guest-sync-hook.path on /run/systemd/netif/links (networkd and netplan).
+#   - amazon-ec2-net-utils in use (its units active): it already does this job; we only verify (and start its
+#     refresh), never write.
 #
 # Exit codes:
 #   0 in sync (or changes applied, or --dry-run done)   1 usage error
@@ -40,7 +51,8 @@
 #   3 an ENI listed in IMDS is not ready (no interface with its MAC, device-number still 0): nothing was changed
 #   4 applying the change failed (ip -batch or networkd)  5 --verify found a mismatch
 #   6 another run holds the lock for too long             7 prerequisite missing (not root, bash < 4.4, no ip/curl/flock)
-#   8 amazon-ec2-net-utils manages the interfaces and its state differs from IMDS (refresh triggered)
+#   8 amazon-ec2-net-utils manages the interfaces and its state still differs from IMDS after its refresh
+#   9 run by SSM Run Command (AWS_SSM_INSTANCE_ID set) without SSM_Action: the agent is too old to pass parameters
 
 # aws:runShellScript may start this file with sh: re-execute under bash before using any bash syntax.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -62,6 +74,10 @@ readonly RECORD="$STATE_DIR/addresses"
 readonly INSTALL_PATH=/usr/local/sbin/eip-autopilot-guest-sync
 readonly UNIT_DIR=/etc/systemd/system
 readonly UNIT=eip-autopilot-guest-sync
+readonly HOOK_UNIT=eip-autopilot-guest-sync-hook
+# Where hook files go (tests only: the lab must never write the host's /etc).
+readonly HOOK_ROOT="${EIP_AUTOPILOT_HOOK_ROOT:-}"
+readonly SETTLE="${EIP_AUTOPILOT_SETTLE:-2}"
 readonly NETWORKD_DIR=/run/systemd/network
 readonly DROPIN_NAME=90-eip-autopilot.conf
 # Route/rule protocol number marking what we add (unassigned in /etc/iproute2/rt_protos).
@@ -69,17 +85,18 @@ readonly PROTO=234
 readonly TABLE_BASE=10000
 readonly TABLE_END=11600 # 16 network cards x 100 device numbers
 
-DRY_RUN=false ACTION=sync VERIFY_URL="" OUTPUT=text DEV=""
+DRY_RUN=false ACTION=sync VERIFY_URL="" OUTPUT=text DEV="" TRIGGER_SRC=""
 TOKEN=""
 # Microseconds since the epoch (bash >= 5; empty on older bash, and then elapsedMs is null).
 readonly START_US=${EPOCHREALTIME//[^0-9]/}
 declare -a ENI_MACS=() BATCH=() ADDED=() REMOVED=() VERIFY_JSON=()
 declare -A ENI_DEV=() ENI_CARD=() ENI_ID=() ENI_IPS=() ENI_CIDR=() ENI_ASSOC=()
-declare -A LINK_BY_MAC=() LINK_UP=() LINK_INDEX=() ADDR_PREFIX=() RECORDED=() NEW_RECORD=()
-declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=()
+declare -A LINK_BY_MAC=() LINK_UP=() ADDR_PREFIX=() RECORDED=() NEW_RECORD=()
+declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=() ENI_OF_DEV=()
+declare -a MAIN_DEFAULT_DEVS=()
 PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0 VERIFY_FAILED=0
 
-usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; REPORTED=1; exit 1; }
+usage() { sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//' >&2; REPORTED=1; exit 1; }
 note() { echo "guest-sync: $*" >&2; }
 die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; REPORTED=1; exit "$code"; }
 # No silent exit: a command failing where the script did not expect it still prints a reason (and the JSON line).
@@ -142,7 +159,18 @@ emit_json() {
   printf '"verifyCount":%s,"verifyFailed":%s,"verify":[%s]}\n' "${#VERIFY_JSON[@]}" "$VERIFY_FAILED" "$verify"
 }
 
+# Under SSM Run Command the agent exports AWS_SSM_INSTANCE_ID and AWS_SSM_REGION_NAME to the script; agents older
+# than 3.3.2746.0 do not export the document parameters (SSM_*) at all, and SSM_Action always arrives from a newer
+# agent (it has a default). Running a plain sync there would report Success for an install or uninstall: refuse.
+check_ssm_agent() {
+  [ -n "${AWS_SSM_INSTANCE_ID:-}${AWS_SSM_REGION_NAME:-}" ] || return 0
+  [ -z "${SSM_Action+x}" ] || return 0
+  die 9 "running under SSM Run Command but SSM_Action is not set: SSM Agent older than 3.3.2746.0 does not pass" \
+    "document parameters as environment variables; update amazon-ssm-agent (nothing was changed)"
+}
+
 parse_args() {
+  [ $# -gt 0 ] || check_ssm_agent
   case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) die 1 "bad SSM_DryRun" ;; esac
   case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) die 1 "bad SSM_Action" ;; esac
   case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) die 1 "bad SSM_Output" ;; esac
@@ -153,6 +181,8 @@ parse_args() {
       --install) ACTION=install ;;
       --uninstall) ACTION=uninstall ;;
       --json) OUTPUT=json ;;
+      --trigger) [ $# -ge 2 ] || usage; ACTION=trigger TRIGGER_SRC=$2; shift ;;
+      --settle) ACTION=settle ;;
       --verify) [ $# -ge 2 ] || usage; VERIFY_URL=$2; shift ;;
       --verify=*) VERIFY_URL=${1#--verify=} ;;
       -h | --help) usage ;;
@@ -293,14 +323,13 @@ read_imds() {
 
 # ---------------------------------------------------------------- kernel state
 read_links() {
-  local idx name flags rest mac
-  LINK_BY_MAC=() LINK_UP=() LINK_INDEX=()
-  while read -r idx name flags rest; do
+  local name flags rest mac
+  LINK_BY_MAC=() LINK_UP=()
+  while read -r _ name flags rest; do
     name=${name%:} name=${name%@*}
     [[ $rest =~ link/ether\ ([0-9a-f:]{17}) ]] || continue
     mac=${BASH_REMATCH[1]}
     LINK_BY_MAC[$mac]=$name
-    LINK_INDEX[$name]=${idx%:}
     if [[ $flags =~ [\<,]UP[,\>] ]]; then LINK_UP[$name]=1; else LINK_UP[$name]=0; fi
   done < <(ip -o link show)
 }
@@ -338,6 +367,12 @@ read_kernel() {
     in_range "$table" || continue
     CUR_ROUTES["$table $dst ${via:--} $dev"]=1
   done < <(ip -4 route show table all proto $PROTO)
+  # Devices of the main table's default routes, and which links are ENIs (for the primary ENI's guard).
+  MAIN_DEFAULT_DEVS=() ENI_OF_DEV=()
+  for w in "${ENI_MACS[@]}"; do [ -z "${LINK_BY_MAC[$w]:-}" ] || ENI_OF_DEV[${LINK_BY_MAC[$w]}]=$w; done
+  while read -r -a fields; do
+    for ((i = 1; i + 1 < ${#fields[@]}; i++)); do [ "${fields[$i]}" != dev ] || MAIN_DEFAULT_DEVS+=("${fields[i + 1]}"); done
+  done < <(ip -4 route show table main default)
   RECORDED=()
   if [ -f "$RECORD" ]; then
     # An empty record (every address we added is gone) is a valid state: no `[ ] &&` as the loop's last command,
@@ -372,15 +407,6 @@ wait_for_enis() {
 }
 
 # ---------------------------------------------------------------- managers
-# networkd_file IFNAME: the .network file systemd-networkd applies to the link, if networkd manages it.
-networkd_file() {
-  local state=/run/systemd/netif/links/${LINK_INDEX[$1]:-x} nf="" st=""
-  [ -r "$state" ] || return 0
-  nf=$(sed -n 's/^NETWORK_FILE=//p' "$state")
-  st=$(sed -n 's/^ADMIN_STATE=//p' "$state")
-  case "$st" in configured | configuring) printf '%s' "$nf" ;; esac
-}
-
 detect_manager() {
   case "${EIP_AUTOPILOT_MANAGER:-auto}" in
     ip | networkd | netutils) MANAGER=$EIP_AUTOPILOT_MANAGER; return 0 ;;
@@ -398,7 +424,7 @@ detect_manager() {
 
 # ---------------------------------------------------------------- planning
 plan() {
-  local mac dev ips ip first prio gw subnet nf line
+  local mac dev ips ip first prio gw subnet line guard
   BATCH=() NEW_RECORD=() WANT_RULES=() WANT_ROUTES=()
   for mac in "${ENI_MACS[@]}"; do
     dev=${LINK_BY_MAC[$mac]}
@@ -406,9 +432,6 @@ plan() {
     first=${ips%% *}
     subnet_of "${ENI_CIDR[$mac]}"
     subnet=$SUBNET gw=$GATEWAY
-    nf=""
-    [ "$MANAGER" = networkd ] && nf=$(networkd_file "$dev")
-    if [ -n "$nf" ]; then plan_dropin "$mac" "$dev" "$nf"; continue; fi
     if [ "${LINK_UP[$dev]}" = 0 ]; then
       BATCH+=("link set dev $dev up"); change add "up $dev" eni-down
     fi
@@ -427,7 +450,14 @@ plan() {
         NEW_RECORD["$mac $ip"]=1
       fi
     done
-    [ "$mac" = "$PRIMARY_MAC" ] && continue
+    if [ "$mac" = "$PRIMARY_MAC" ]; then
+      # The primary ENI stays on the main table, unless the main table also has a default route through another
+      # ENI (DHCP on every ENI, equal metrics): then its addresses could leave through that ENI, where the VPC drops
+      # them. Judged on the kernel at every run: give them table 10000 (card 0, device 0) as every other ENI has.
+      guard=false
+      for line in "${MAIN_DEFAULT_DEVS[@]}"; do [ "$line" != "$dev" ] && [ -n "${ENI_OF_DEV[$line]:-}" ] && guard=true; done
+      $guard || continue
+    fi
     prio=$((TABLE_BASE + 100 * ENI_CARD[$mac] + ENI_DEV[$mac]))
     WANT_ROUTES["$prio $subnet - $dev"]=1
     WANT_ROUTES["$prio default $gw $dev"]=1
@@ -490,60 +520,6 @@ plan_removals() {
   BATCH=("${removals[@]}" "${BATCH[@]}")
 }
 
-# ---------------------------------------------------------------- systemd-networkd
-declare -A DROPIN_CONTENT=() DROPIN_DEV=()
-plan_dropin() {
-  local mac=$1 dev=$2 nf=$3 ip first prio gw subnet content file
-  first=${ENI_IPS[$mac]%% *}
-  subnet_of "${ENI_CIDR[$mac]}"
-  subnet=$SUBNET gw=$GATEWAY
-  content="# Written by eip-autopilot guest-sync from IMDS for $mac (${ENI_ID[$mac]}); rewritten on every run."$'\n'
-  file="$NETWORKD_DIR/$(basename "$nf").d/$DROPIN_NAME"
-  for ip in ${ENI_IPS[$mac]}; do
-    if [ "$ip" = "$first" ]; then
-      # Keep the primary of a non-primary ENI in the drop-in once we had to add it, so it never flip-flops.
-      [ "$mac" = "$PRIMARY_MAC" ] && continue
-      if [ -n "${ADDR_PREFIX["$dev $ip"]:-}" ] && ! grep -qs "^Address=$ip/" "$file"; then continue; fi
-      content+=$'\n'"[Address]"$'\n'"Address=$ip/${subnet#*/}"$'\n'"AddPrefixRoute=no"$'\n'
-    else
-      content+=$'\n'"[Address]"$'\n'"Address=$ip/32"$'\n'"AddPrefixRoute=no"$'\n'
-    fi
-  done
-  if [ "$mac" != "$PRIMARY_MAC" ]; then
-    prio=$((TABLE_BASE + 100 * ENI_CARD[$mac] + ENI_DEV[$mac]))
-    content+=$'\n'"[Route]"$'\n'"Destination=$subnet"$'\n'"Scope=link"$'\n'"Table=$prio"$'\n'
-    content+=$'\n'"[Route]"$'\n'"Gateway=$gw"$'\n'"GatewayOnLink=yes"$'\n'"Table=$prio"$'\n'
-    for ip in ${ENI_IPS[$mac]}; do
-      content+=$'\n'"[RoutingPolicyRule]"$'\n'"From=$ip/32"$'\n'"Table=$prio"$'\n'"Priority=$prio"$'\n'
-    done
-  fi
-  if [ -f "$file" ] && [ "$(cat "$file"; echo x)" = "${content}x" ]; then
-    UNCHANGED=$((UNCHANGED + 1))
-    return 0
-  fi
-  DROPIN_CONTENT[$file]=$content
-  DROPIN_DEV[$file]=$dev
-  change add "write $file for $dev" networkd-dropin-outdated
-}
-
-apply_dropins() {
-  local file
-  [ "${#DROPIN_CONTENT[@]}" -gt 0 ] || return 0
-  for file in "${!DROPIN_CONTENT[@]}"; do
-    mkdir -p "${file%/*}"
-    printf '%s' "${DROPIN_CONTENT[$file]}" >"$file.tmp" && mv "$file.tmp" "$file"
-    WRITES=$((WRITES + 1))
-  done
-  networkctl reload >&2 || die 4 "networkctl reload failed"
-  WRITES=$((WRITES + 1))
-  change add "reload systemd-networkd" networkd-dropin-written
-  # A reload alone does not always re-apply a link whose only change is a new drop-in directory: ask for it.
-  for file in "${!DROPIN_DEV[@]}"; do
-    networkctl reconfigure "${DROPIN_DEV[$file]}" >&2 || die 4 "networkctl reconfigure ${DROPIN_DEV[$file]} failed"
-    WRITES=$((WRITES + 1))
-  done
-}
-
 # ---------------------------------------------------------------- apply
 apply_batch() {
   local key new="" old=""
@@ -560,24 +536,6 @@ apply_batch() {
     printf '%s\n' "${BATCH[@]}" | ip -batch - >&2 || die 4 "ip -batch failed (see above); run again to retry"
     WRITES=$((WRITES + ${#BATCH[@]}))
   fi
-}
-
-# networkd applies a reload asynchronously: wait until the kernel shows every wanted address.
-wait_networkd_applied() {
-  local tries=50 mac ip dev ok
-  [ "${#DROPIN_CONTENT[@]}" -gt 0 ] || return 0
-  while [ $tries -gt 0 ]; do
-    read_kernel
-    ok=true
-    for mac in "${ENI_MACS[@]}"; do
-      dev=${LINK_BY_MAC[$mac]}
-      for ip in ${ENI_IPS[$mac]}; do [ -n "${ADDR_PREFIX["$dev $ip"]:-}" ] || ok=false; done
-    done
-    $ok && return 0
-    tries=$((tries - 1))
-    sleep 0.1
-  done
-  die 4 "systemd-networkd did not apply the drop-ins within 5 s"
 }
 
 # ---------------------------------------------------------------- amazon-ec2-net-utils
@@ -708,19 +666,110 @@ AccuracySec=5s
 [Install]
 WantedBy=timers.target
 "
-  # Enabling is two symlinks; doing it by hand works with or without a running systemd (images, chroots).
+  write_file "$UNIT_DIR/$HOOK_UNIT.service" "[Unit]
+Description=eip-autopilot guest sync after a network manager event (repair in seconds)
+Documentation=https://github.com/eip-autopilot/eip-autopilot/blob/main/docs/guest.md
+
+[Service]
+Type=oneshot
+ExecStart=$INSTALL_PATH --settle
+"
+  # networkd (and netplan, which renders to it) rewrites a link's state file whenever it (re)configures the link.
+  write_file "$UNIT_DIR/$HOOK_UNIT.path" "[Unit]
+Description=eip-autopilot guest sync when systemd-networkd (re)configures a link
+
+[Path]
+PathChanged=/run/systemd/netif/links
+Unit=$HOOK_UNIT.service
+
+[Install]
+WantedBy=multi-user.target
+"
+  # Enabling is symlinks; doing it by hand works with or without a running systemd (images, chroots).
   link_file "$UNIT_DIR/$UNIT.service" "$UNIT_DIR/multi-user.target.wants/$UNIT.service"
   link_file "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/timers.target.wants/$UNIT.timer"
+  link_file "$UNIT_DIR/$HOOK_UNIT.path" "$UNIT_DIR/multi-user.target.wants/$HOOK_UNIT.path"
+  install_hooks
   if [ -d /run/systemd/system ] && ! $DRY_RUN && [ "${#ADDED[@]}" -gt 0 ]; then
-    if ! { systemctl daemon-reload && systemctl start "$UNIT.timer"; }; then die 4 "systemctl could not start $UNIT.timer"; fi
+    if ! { systemctl daemon-reload && systemctl start "$UNIT.timer" "$HOOK_UNIT.path"; }; then
+      die 4 "systemctl could not start $UNIT.timer"
+    fi
   fi
+}
+
+# The managers' own hooks, each installed only where that manager is installed (its /etc directory exists). Each
+# runs one command, `--trigger`, which only asks systemd to start the hook service and returns at once.
+hook_path() {
+  case "$1" in
+    networkmanager) echo "$HOOK_ROOT/etc/NetworkManager/dispatcher.d/90-eip-autopilot" ;;
+    ifupdown) echo "$HOOK_ROOT/etc/network/if-up.d/eip-autopilot" ;;
+    dhclient) echo "$HOOK_ROOT/etc/dhcp/dhclient-exit-hooks.d/eip-autopilot" ;;
+    udev) echo "$HOOK_ROOT/etc/udev/rules.d/90-eip-autopilot.rules" ;;
+  esac
+}
+readonly HOOKS="networkmanager ifupdown dhclient udev"
+
+install_hooks() {
+  local h path dir
+  for h in $HOOKS; do
+    path=$(hook_path "$h")
+    dir=${path%/*}
+    # The manager's own directory (e.g. /etc/NetworkManager) must exist: never create one for an absent manager.
+    [ -d "${dir%/*}" ] || continue
+    case "$h" in
+      networkmanager) write_file "$path" "#!/bin/sh
+# eip-autopilot: NetworkManager flushes external addresses and rules when it (re)activates a connection.
+case \"\$2\" in
+  up | dhcp4-change | reapply) exec $INSTALL_PATH --trigger networkmanager ;;
+esac
+" ;;
+      ifupdown) write_file "$path" "#!/bin/sh
+# eip-autopilot: ifdown/ifup and \`systemctl restart networking\` flush every address of the interface.
+[ \"\$IFACE\" = lo ] || exec $INSTALL_PATH --trigger ifupdown
+" ;;
+      # Sourced by dhclient-script (never exec here): it flushes the interface's addresses on a new lease.
+      dhclient) write_file "$path" "# eip-autopilot: dhclient-script flushes the interface's addresses on a new lease.
+case \"\$reason\" in
+  BOUND | REBOOT | RENEW | REBIND) $INSTALL_PATH --trigger dhclient || true ;;
+esac
+" ;;
+      udev) write_file "$path" "# eip-autopilot: an ENI attached or detached (one line per action, one command each).
+ACTION==\"add\", SUBSYSTEM==\"net\", KERNEL!=\"lo\", RUN+=\"$INSTALL_PATH --trigger udev\"
+ACTION==\"remove\", SUBSYSTEM==\"net\", KERNEL!=\"lo\", RUN+=\"$INSTALL_PATH --trigger udev\"
+" ;;
+    esac
+    case "$h" in networkmanager | ifupdown) $DRY_RUN || chmod 0755 "$path" ;; esac
+  done
+}
+
+# trigger: what every hook runs. Returns at once (udev kills slow RUN programs; ifup and NetworkManager wait).
+trigger() {
+  if [ -d /run/systemd/system ] && [ -e "$UNIT_DIR/$HOOK_UNIT.service" ]; then
+    timeout 5 systemctl start --no-block "$HOOK_UNIT.service" >&2 || note "could not start $HOOK_UNIT.service"
+    REPORTED=1
+    exit 0
+  fi
+  note "triggered by $TRIGGER_SRC without systemd: syncing inline"
+  settle
+}
+
+# settle: a manager often re-applies in steps (flush, then DHCP, then routes): sync, wait, sync again.
+settle() {
+  bash "$0" || true
+  sleep "$SETTLE"
+  REPORTED=1
+  exec bash "$0"
 }
 
 uninstall() {
   local f key ip dev prio from table dst via
   if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl disable --now "$UNIT.timer" >&2 2>/dev/null || true; fi
-  for f in "$UNIT_DIR/timers.target.wants/$UNIT.timer" "$UNIT_DIR/multi-user.target.wants/$UNIT.service" \
-    "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/$UNIT.service" "$INSTALL_PATH"; do
+  if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl disable --now "$HOOK_UNIT.path" >&2 2>/dev/null || true; fi
+  local -a files=("$UNIT_DIR/timers.target.wants/$UNIT.timer" "$UNIT_DIR/multi-user.target.wants/$UNIT.service"
+    "$UNIT_DIR/multi-user.target.wants/$HOOK_UNIT.path" "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/$UNIT.service"
+    "$UNIT_DIR/$HOOK_UNIT.path" "$UNIT_DIR/$HOOK_UNIT.service" "$INSTALL_PATH")
+  for f in $HOOKS; do files+=("$(hook_path "$f")"); done
+  for f in "${files[@]}"; do
     if [ -e "$f" ] || [ -L "$f" ]; then $DRY_RUN || rm -f "$f"; change del "remove $f" uninstall; fi
   done
   $DRY_RUN || rmdir --ignore-fail-on-non-empty "$UNIT_DIR/timers.target.wants" "$UNIT_DIR/multi-user.target.wants" 2>/dev/null || true
@@ -761,6 +810,8 @@ uninstall() {
 main() {
   parse_args "$@"
   [ "$EUID" = 0 ] || die 7 "must run as root"
+  # Before the lock: the runs these start take it themselves.
+  case "$ACTION" in trigger) trigger ;; settle) settle ;; esac
   local cmd
   for cmd in ip curl flock; do command -v "$cmd" >/dev/null || die 7 "missing command $cmd"; done
   mkdir -p "$STATE_DIR"
@@ -780,8 +831,6 @@ main() {
   plan
   if ! $DRY_RUN; then
     apply_batch
-    apply_dropins
-    wait_networkd_applied
   fi
   [ "$OUTPUT" = json ] || [ "${#ADDED[@]}${#REMOVED[@]}" != 00 ] || echo "in sync unchanged=$UNCHANGED"
   verify

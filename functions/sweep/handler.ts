@@ -14,7 +14,7 @@ const queueUrl = deps.config.jobQueueUrl ?? '';
 
 /** Scheduled pass: enqueue only the instances (and orphaned addresses) out of sync. */
 export const handler = middy(async (event: BusEvent) => {
-  const result = await sweep(deps.ec2, deps.config);
+  const result = await sweep(deps.ec2, deps.ssm, deps.config);
   const jobs = sweepJobs(result, event.id ?? `sweep-${event.time}`);
   for (const { job } of jobs)
     logger.info('drift found', { instanceId: job.instanceId, reason: job.reason, dryRun: deps.config.dryRun });

@@ -39,9 +39,18 @@ export function instance(...enis: LabEni[]): LabInstance {
   return { instanceId: 'i-0eaa0000000000001', enis };
 }
 
+/**
+ * Where `--install` puts the managers' hook files in the lab: under the guest's private /run, never the host's /etc
+ * (a hook is installed only where its manager's /etc directory exists, so tests create those under this root).
+ */
+export const HOOK_ROOT = '/run/hook-root';
+
 /** Runs guest-sync.sh in the guest. */
 export function sync(lab: Lab, args: string[] = [], env?: Record<string, string>): Promise<ExecResult> {
-  return lab.exec(['bash', SCRIPT, ...args], { env, timeoutMs: 60_000 });
+  return lab.exec(['bash', SCRIPT, ...args], {
+    env: { EIP_AUTOPILOT_HOOK_ROOT: HOOK_ROOT, ...env },
+    timeoutMs: 60_000,
+  });
 }
 
 /** Addresses of a guest interface as `ip/len[ noprefixroute]`. */
@@ -103,9 +112,16 @@ export async function egress(
  * Runs systemd-networkd (and the D-Bus system bus networkctl needs) inside the guest, managing each ENI through its
  * own `.network` file matched by MAC, like netplan or amazon-ec2-net-utils write them. eth0 gets its address and
  * gateway from its file, standing in for DHCP. Resolves once networkd has configured every link.
+ * `opts.files` replaces those files (name → content) for other layouts (one wildcard file, eth0 only, ...);
+ * `opts.managed` is then how many links networkd must configure (default: every ENI).
  */
-export async function startNetworkd(lab: Lab, inst: LabInstance): Promise<void> {
-  for (const e of inst.enis) {
+export async function startNetworkd(
+  lab: Lab,
+  inst: LabInstance,
+  opts: { files?: Record<string, string>; managed?: number } = {},
+): Promise<void> {
+  for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(join(lab.networkDir, name), content);
+  for (const e of opts.files ? [] : inst.enis) {
     const primary = e.deviceNumber === 0 && e.networkCard === 0;
     const len = e.subnetCidr.split('/')[1];
     const network = primary ? `Address=${e.privateIps[0]}/${len}\nGateway=${subnetGateway(e.subnetCidr)}\n` : '';
@@ -129,7 +145,7 @@ export async function startNetworkd(lab: Lab, inst: LabInstance): Promise<void> 
   for (;;) {
     const res = await lab.exec(['sh', '-c', 'grep -h ^ADMIN_STATE= /run/systemd/netif/links/* 2>/dev/null']);
     const states = res.stdout.split('\n').filter(Boolean);
-    if (states.filter((s) => s === 'ADMIN_STATE=configured').length >= inst.enis.length) return;
+    if (states.filter((s) => s === 'ADMIN_STATE=configured').length >= (opts.managed ?? inst.enis.length)) return;
     if (Date.now() > deadline) throw new Error(`systemd-networkd did not configure the links: ${res.stdout}`);
     await new Promise((r) => setTimeout(r, 200));
   }

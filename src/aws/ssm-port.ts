@@ -1,5 +1,6 @@
 import {
   type CommandInvocationStatus,
+  DescribeInstanceInformationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
   type SSMClient,
@@ -12,7 +13,12 @@ export interface SsmPort {
   sendGuestCommand(instanceId: string, documentName: string, reason: string): Promise<string>;
   /** The state of the newest invocation of the document on the instance (`none` if it never ran there). */
   latestGuestCommand(instanceId: string, documentName: string): Promise<GuestCommandState>;
+  /** Those of `instanceIds` whose SSM agent is registered and `Online` (SendCommand would reach them). */
+  onlineInstances(instanceIds: readonly string[]): Promise<Set<string>>;
 }
+
+/** Instance ids per DescribeInstanceInformation call (its InstanceIds filter takes at most 50 values). */
+const INFO_IDS = 50;
 
 /** Pages of ListCommandInvocations read at most (50 invocations each) to find the newest of our document. */
 const LIST_PAGES = 10;
@@ -69,6 +75,31 @@ export function ssmAdapter(client: SSMClient): SsmPort {
       }
       // Past the bound, "none": reconcile then sends the guest document again, which is idempotent.
       return guestCommandState(newest?.status);
+    },
+    async onlineInstances(instanceIds) {
+      const online = new Set<string>();
+      for (let i = 0; i < instanceIds.length; i += INFO_IDS) {
+        let NextToken: string | undefined;
+        // Bounded: 50 ids need one page of 50; a NextToken is followed in case SSM pages before it filters.
+        for (let page = 0; page < LIST_PAGES; page++) {
+          const out = await client.send(
+            new DescribeInstanceInformationCommand({
+              Filters: [
+                { Key: 'InstanceIds', Values: instanceIds.slice(i, i + INFO_IDS) },
+                { Key: 'PingStatus', Values: ['Online'] },
+              ],
+              MaxResults: 50,
+              ...(NextToken ? { NextToken } : {}),
+            }),
+          );
+          for (const info of out.InstanceInformationList ?? []) {
+            if (info.InstanceId && info.PingStatus === 'Online') online.add(info.InstanceId);
+          }
+          NextToken = out.NextToken;
+          if (!NextToken) break;
+        }
+      }
+      return online;
     },
   };
 }

@@ -203,7 +203,7 @@ export async function main(
         return 0;
       }
       default: {
-        const result = await sweep(deps.ec2, deps.config);
+        const result = await sweep(deps.ec2, deps.ssm, deps.config);
         const runs = [];
         if (!values['dry-run']) {
           // The operator's sweep reconciles in-process, one instance at a time (no queue needed).

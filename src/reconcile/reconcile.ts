@@ -45,6 +45,9 @@ export interface ReconcileOutcome {
   retryLater: string | undefined;
 }
 
+/** Status after SendCommand answered InvalidInstanceId (the sweep looks for it). */
+export const AGENT_NOT_REGISTERED = 'pending: guest agent not registered yet';
+
 // Instance-type limits never change for a type: cache them for the life of the Lambda container.
 const typeCache = new Map<string, TypeLimits>();
 
@@ -207,8 +210,10 @@ export async function reconcileInstance(
       failed.push(guestFailure);
       // A second status write, only on this failure path: the command never ran, so no event will correct it.
       if (isAgentNotRegistered(guestFailure.cause)) {
-        status = 'pending: guest agent not registered yet';
-        retryLater = 'guest-agent-not-registered';
+        // Terminal for this job: retrying would hold the instance's FIFO group (and, across many agentless
+        // instances, the queue) for 5 x 12 minutes into the DLQ. The State Manager association runs the document
+        // when the agent registers, and the sweep sends a job once SSM shows the agent Online.
+        status = AGENT_NOT_REGISTERED;
       } else {
         status = statusValue(`guest failed: SendCommand ${guestFailure.error}`);
         if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;

@@ -1,11 +1,13 @@
 import type { Address, Instance } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '../aws/ec2-port';
+import type { SsmPort } from '../aws/ssm-port';
 import type { Config } from '../config';
 import type { Job } from '../jobs/job';
 import { logger } from '../logger';
 import { desiredFromTags } from '../reconcile/desired';
 import { toActual } from '../reconcile/observe';
-import { planInstance } from '../reconcile/plan';
+import { CLOUD_KINDS, planInstance } from '../reconcile/plan';
+import { AGENT_NOT_REGISTERED } from '../reconcile/reconcile';
 import { TAG, tagRecord } from '../tags';
 
 /** One instance the sweep found out of sync, and why. */
@@ -43,17 +45,25 @@ export function driftOf(
   // A `syncing` instance whose cloud side is done: only its reconcile can ask SSM where the guest command stands.
   if (plan.missing.length === 1 && plan.missing[0] === 'guest-command') return 'guest-not-confirmed';
   if (plan.missing.length > 0) return 'missing-addresses';
-  const work = plan.actions.find((a) => a.kind !== 'noop');
+  // The first cloud change says most; without one, the guest (a status write alone is the least telling).
+  const work =
+    plan.actions.find((a) => CLOUD_KINDS.has(a.kind)) ??
+    plan.actions.find((a) => a.kind === 'sync-guest') ??
+    plan.actions.find((a) => a.kind !== 'noop');
   return work ? work.reason : undefined;
 }
 
 /**
  * One pass over every instance with the count tag and every address we hold, with paginated, filtered describes
  * (never one call per instance): DescribeInstances pages of 1000, one DescribeAddresses, and one filtered
- * DescribeInstances per 200 instances that hold our addresses but no longer carry the tag. Reads only.
+ * DescribeInstances per 200 instances that hold our addresses but no longer carry the tag. Instances whose status
+ * says the guest agent was not registered, and whose only drift is the guest, are enqueued once SSM shows them
+ * Online (one DescribeInstanceInformation per 50 of them, none without such instances): until then a job would only
+ * meet InvalidInstanceId again. Reads only.
  */
 export async function sweep(
   ec2: Ec2Port,
+  ssm: Pick<SsmPort, 'onlineInstances'>,
   config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>,
 ): Promise<SweepResult> {
   const instances = new Map<string, Instance>();
@@ -102,13 +112,25 @@ export async function sweep(
   };
   for (const [id, instance] of instances) check(id, instance);
   for (const id of untagged) check(id, found.get(id));
-  drifted.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  const agentless = new Set(
+    drifted
+      .filter((d) => d.drift === 'guest-not-confirmed')
+      .filter((d) => tagRecord(instances.get(d.instanceId)?.Tags)[TAG.status] === AGENT_NOT_REGISTERED)
+      .map((d) => d.instanceId),
+  );
+  const online = agentless.size > 0 ? await ssm.onlineInstances([...agentless].sort()) : new Set<string>();
+  const kept = drifted.flatMap((d) => {
+    if (!agentless.has(d.instanceId)) return [d];
+    return online.has(d.instanceId) ? [{ instanceId: d.instanceId, drift: 'guest-agent-online' }] : [];
+  });
+  kept.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
   logger.info('sweep finished', {
     scanned: instances.size + untagged.length,
-    drifted: drifted.length,
+    drifted: kept.length,
     addresses: addresses.length,
+    agentNotRegistered: agentless.size - online.size,
   });
-  return { scanned: instances.size + untagged.length, drifted };
+  return { scanned: instances.size + untagged.length, drifted: kept };
 }
 
 /** Jobs for the drifted instances; the dedup id joins the sweep run id and the instance id. */

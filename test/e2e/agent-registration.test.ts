@@ -1,8 +1,8 @@
 /**
  * The tag is there before the instance's SSM agent has registered (the usual case: tagged at launch). The first
- * reconcile places the EIPs, SendCommand answers InvalidInstanceId, the status says `pending` and the job is left to
- * SQS; it comes back after the queue's visibility timeout (infra/queue.yml: 12 minutes, on the driven clock) and the
- * guest is synced: `ok`, with no manual step.
+ * reconcile places the EIPs, SendCommand answers InvalidInstanceId, the status says `pending` and the job ends (no
+ * redelivery: a retried job would hold the instance's FIFO group for 5 x 12 minutes). The next scheduled sweep sees
+ * the agent Online (DescribeInstanceInformation) and enqueues one job, which syncs the guest: `ok`, no manual step.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Deployment, startDeployment, type Trace } from '#local/deployment';
@@ -14,14 +14,14 @@ describeLab('End to end: tagged before the SSM agent registers', () => {
 
   beforeAll(async () => {
     // Agents take tens of seconds to minutes to register (FACTS.md: no documented figure).
-    d = await startDeployment({ guests: 'lab', agentRegistrationDelayMs: 90_000 });
+    d = await startDeployment({ guests: 'lab', agentRegistrationDelayMs: 90_000, sweepSchedule: true });
     d.onTrace((t) => traces.push(t));
   });
   afterAll(async () => {
     await d?.close();
   });
 
-  it('pending, then ok after the SQS redelivery, EIPs placed on the first attempt and working in the guest', async () => {
+  it('pending, then ok after the next sweep, EIPs placed on the first attempt and working in the guest', async () => {
     const startedAt = d.now();
     const id = await d.launch('t3.micro', { 'eip-count': '2' });
     await d.settle(async () => (await d.statusOf(id)) === 'ok 2/2', { what: 'ok 2/2' });
@@ -34,10 +34,16 @@ describeLab('End to end: tagged before the SSM agent registers', () => {
       'syncing 2/2',
       'ok 2/2',
     ]);
-    const received = traces.filter(
-      (t) => t.kind === 'log' && t.message === 'job received' && t.data.reason === 'state-change:running',
+    const received = traces.flatMap((t) =>
+      t.kind === 'log' && t.message === 'job received' && t.data.instanceId === id
+        ? [[t.data.reason, t.data.receiveCount]]
+        : [],
     );
-    expect(received.map((t) => (t.kind === 'log' ? t.data.receiveCount : undefined))).toEqual(['1', '2']);
+    // Each job received once: the pending one was not redelivered; the sweep sent the second.
+    expect(received.filter(([reason]) => reason !== 'state-change:pending')).toEqual([
+      ['state-change:running', '1'],
+      ['sweep:guest-agent-online', '1'],
+    ]);
     // The cloud half did not wait for the agent: both addresses came with the first attempt.
     const allocations = d.region.calls.filter((c) => c.action === 'AllocateAddress' && c.ok);
     expect(allocations.every((c) => c.at - startedAt < 60_000)).toBe(true);
@@ -46,8 +52,9 @@ describeLab('End to end: tagged before the SSM agent registers', () => {
       'InvalidInstanceId',
       'ok',
     ]);
-    // The redelivery came after the queue's 12-minute visibility timeout, on the driven clock.
-    expect(d.now() - startedAt).toBeGreaterThanOrEqual(720_000);
+    // The second command came with the first sweep (rate(15 minutes)), on the driven clock.
+    expect(d.now() - startedAt).toBeGreaterThanOrEqual(900_000);
+    expect(d.deadLetters.counts().visible).toBe(0);
     const rows = await d.addresses(id);
     expect(rows.map((r) => r.egress)).toEqual(rows.map((r) => r.publicIp));
   });

@@ -141,4 +141,22 @@ exit 0
     const { expected, seen } = await egress(lab, twoEnis);
     expect(seen).toEqual(expected);
   });
+
+  it.each([
+    ['the agent names the instance', { AWS_SSM_INSTANCE_ID: 'i-0eaa0000000000001' }],
+    ['the agent names the region', { AWS_SSM_REGION_NAME: 'eu-west-1' }],
+  ])(
+    'an SSM agent too old to pass parameters (%s, no SSM_Action): exit 9 with the reason, no change',
+    async (_, env) => {
+      await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] })));
+      const before = await snapshot(lab);
+      const old = await sync(lab, [], env);
+      expect(old.code).toBe(9);
+      expect(old.stderr).toContain('SSM Agent older than 3.3.2746.0');
+      expect(await snapshot(lab)).toBe(before);
+      const current = await sync(lab, [], { ...env, SSM_Action: 'sync', SSM_DryRun: 'false', SSM_Output: 'text' });
+      expect(current.code, current.stderr).toBe(0);
+      expect(current.stdout).toContain('add 10.0.0.11/32 dev eth0');
+    },
+  );
 });

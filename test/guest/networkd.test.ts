@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeLab } from '../helpers/lab-gate';
@@ -16,7 +16,7 @@ describeLab('Script: guest-sync.sh on a systemd-networkd guest', () => {
     await lab?.destroy();
   });
 
-  it('writes networkd drop-ins under /run, and the state survives `networkctl reload`', async () => {
+  it('plain kernel state, no networkd files; a reload keeps it, a reconfigure is repaired by the hook', async () => {
     expect(networkd, 'systemd-networkd is installed (CI installs it)').toBeDefined();
     const inst = instance(
       eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
@@ -25,22 +25,26 @@ describeLab('Script: guest-sync.sh on a systemd-networkd guest', () => {
     await lab.apply(inst);
     await startNetworkd(lab, inst);
 
-    const res = await sync(lab);
+    const res = await sync(lab, ['--json']);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toContain('write /run/systemd/network/10-ens1.network.d/90-eip-autopilot.conf for eth1');
-    const dropin = readFileSync(join(lab.runDir, 'systemd/network/10-ens1.network.d/90-eip-autopilot.conf'), 'utf8');
-    expect(dropin).toContain('[RoutingPolicyRule]\nFrom=10.0.1.21/32\nTable=10001\nPriority=10001\n');
+    expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, manager: 'networkd' });
+    // Nothing written for networkd: changing its configuration would make it re-apply links (and renew DHCP).
+    expect(existsSync(join(lab.runDir, 'systemd/network'))).toBe(false);
 
-    const reload = await lab.exec(['sh', '-c', 'networkctl reload && networkctl reconfigure eth0 eth1 && sleep 1']);
-    expect(reload.code, reload.stderr).toBe(0);
+    expect((await lab.exec(['sh', '-c', 'networkctl reload && sleep 1'])).code).toBe(0);
     expect(await addresses(lab, 'eth0')).toContain('10.0.0.11/32 noprefixroute');
+    expect(await rules(lab)).toHaveLength(2);
+
+    // A reconfigure drops what networkd did not configure; what the path unit starts on the state change repairs it.
+    expect((await lab.exec(['sh', '-c', 'networkctl reconfigure eth0 eth1 && sleep 1'])).code).toBe(0);
+    expect(await rules(lab)).toEqual([]);
+    const hook = await sync(lab, ['--trigger', 'networkd'], { EIP_AUTOPILOT_SETTLE: '0' });
+    expect(hook.code, hook.stderr).toBe(0);
     expect(await addresses(lab, 'eth1')).toEqual(['10.0.1.20/24 noprefixroute', '10.0.1.21/32 noprefixroute']);
-    expect(await rules(lab)).toEqual(
-      expect.arrayContaining([
-        '10001: from 10.0.1.20 lookup 10001 proto static',
-        '10001: from 10.0.1.21 lookup 10001 proto static',
-      ]),
-    );
+    expect(await rules(lab)).toEqual([
+      '10001: from 10.0.1.20 lookup 10001 proto 234',
+      '10001: from 10.0.1.21 lookup 10001 proto 234',
+    ]);
     const { expected, seen } = await egress(lab, inst);
     expect(seen).toEqual(expected);
 
@@ -48,7 +52,7 @@ describeLab('Script: guest-sync.sh on a systemd-networkd guest', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, manager: 'networkd', writes: 0 });
   });
 
-  it('an IP removed in IMDS leaves the drop-in and the kernel', async () => {
+  it('an IP removed in IMDS leaves the kernel', async () => {
     const inst = instance(
       eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
       eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
@@ -65,7 +69,7 @@ describeLab('Script: guest-sync.sh on a systemd-networkd guest', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(await addresses(lab, 'eth0')).toEqual(['10.0.0.10/24']);
     expect(await addresses(lab, 'eth1')).toEqual(['10.0.1.20/24 noprefixroute']);
-    expect(await rules(lab)).toEqual(['10001: from 10.0.1.20 lookup 10001 proto static']);
+    expect(await rules(lab)).toEqual(['10001: from 10.0.1.20 lookup 10001 proto 234']);
     const { expected, seen } = await egress(lab, reduced);
     expect(seen).toEqual(expected);
   });

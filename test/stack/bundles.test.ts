@@ -64,7 +64,7 @@ describe('Function packages', () => {
   it.each([
     ['intake', { EC2: false, SSM: false, SQS: true }],
     ['reconcile', { EC2: true, SSM: true, SQS: false }],
-    ['sweep', { EC2: true, SSM: false, SQS: true }],
+    ['sweep', { EC2: true, SSM: true, SQS: true }],
     ['commandStatus', { EC2: true, SSM: false, SQS: false }],
   ])('%s: bundles exactly the SDK clients it uses', (name, expected) => {
     const file = HANDLERS[name] ?? '';

@@ -77,6 +77,7 @@ describe('IAM: what each function may call', () => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'sqs:SendMessage',
+        'ssm:DescribeInstanceInformation',
       ].sort(),
     );
   });
@@ -100,11 +101,14 @@ describe('IAM: what each function may call', () => {
 
 describe('IAM: scoping', () => {
   // The read-only calls that support no resource-level permissions (Service Authorization Reference): EC2 Describe*
-  // and SSM ListCommandInvocations. Anything else on "*" would be a scoping hole.
+  // and SSM ListCommandInvocations / DescribeInstanceInformation. Anything else on "*" would be a scoping hole.
   it.each(ROLES)('%s: Resource "*" only for reads that support no resource-level permissions', (role) => {
     for (const s of statements(role)) {
       if ([s.Resource].flat().includes('*')) {
-        for (const action of actions(s)) expect(action).toMatch(/^(ec2:Describe[A-Za-z]+|ssm:ListCommandInvocations)$/);
+        for (const action of actions(s))
+          expect(action).toMatch(
+            /^(ec2:Describe[A-Za-z]+|ssm:ListCommandInvocations|ssm:DescribeInstanceInformation)$/,
+          );
       }
     }
   });

@@ -46,8 +46,9 @@ describe('Function: reconcile handler', () => {
   });
 
   it('keeps FIFO order: after a failed record, later records of the same instance are returned unprocessed', async () => {
-    await setup({ agentRegistrationDelayMs: 600_000 });
-    const id = await world.launch('t3.medium', { 'eip-count': '1' });
+    await setup();
+    // EC2 does not show it (yet): retry later.
+    const id = 'i-0123456789abcdef0';
     const event = {
       Records: ['e5', 'e6'].map((m, n) => ({
         messageId: m,
@@ -73,13 +74,13 @@ describe('Function: reconcile handler', () => {
     expect(world.since().reads.filter((r) => r === 'DescribeInstances')).toHaveLength(1);
   });
 
-  it('fails the job (for redelivery) while the guest agent is not registered', async () => {
+  it('completes the job (no redelivery) while the guest agent is not registered: status pending', async () => {
     await setup({ agentRegistrationDelayMs: 600_000 });
     const id = await world.launch('t3.medium', { 'eip-count': '1' });
     send(JSON.stringify({ instanceId: id, reason: 'state-change:running' }), id, 'e4');
     const batch = queue.receive({ MaxNumberOfMessages: 10 });
     const response = await handler(queue.toEvent(batch), context);
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: batch[0]?.MessageId }]);
+    expect(response.batchItemFailures).toEqual([]);
     expect((await world.tags(id))['eip-autopilot:status']).toBe('pending: guest agent not registered yet');
   });
 });
