@@ -74,10 +74,7 @@ describe('IAM: what each function may call', () => {
   it("reconcile's queue grant is exactly what Lambda's SQS poller needs", () => {
     const consume = statements('ReconcileRole').filter((s) => actions(s).some((a) => a.startsWith('sqs:')));
     expect(consume.map((s) => [actions(s).sort(), s.Resource])).toEqual([
-      [
-        ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
-        { 'Fn::GetAtt': ['JobQueue', 'Arn'] },
-      ],
+      [['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], { 'Fn::GetAtt': ['JobQueue', 'Arn'] }],
     ]);
   });
 
