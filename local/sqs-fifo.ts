@@ -315,40 +315,6 @@ export async function deliverOnce(queue: FifoQueue, handler: SqsHandler, batchSi
   return messages.length;
 }
 
-/**
- * Polls the queue on a timer and hands batches to the handler until stopped; `idle()` resolves when the queue has
- * nothing visible and nothing in flight.
- */
-export function startDelivery(
-  queue: FifoQueue,
-  handler: SqsHandler,
-  opts: { batchSize?: number; pollMs?: number } = {},
-): { stop(): Promise<void>; idle(): Promise<void> } {
-  let stopped = false;
-  let current: Promise<unknown> = Promise.resolve();
-  const loop = async (): Promise<void> => {
-    while (!stopped) {
-      current = deliverOnce(queue, handler, opts.batchSize ?? 10);
-      const n = (await current) as number;
-      if (n === 0) await new Promise((r) => setTimeout(r, opts.pollMs ?? 20));
-    }
-  };
-  const running = loop();
-  return {
-    async stop() {
-      stopped = true;
-      await running;
-    },
-    async idle() {
-      for (;;) {
-        const { visible, inFlight } = queue.counts();
-        if (visible === 0 && inFlight === 0) return;
-        await new Promise((r) => setTimeout(r, opts.pollMs ?? 20));
-      }
-    },
-  };
-}
-
 /** The queues of one local account, looked up by URL or name (GetQueueUrl). */
 export class LocalSqs {
   private readonly queues = new Map<string, FifoQueue>();

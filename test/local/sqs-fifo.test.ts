@@ -1,7 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '#local/region/model/index';
-import { deliverOnce, FifoQueue, startDelivery } from '#local/sqs-fifo';
+import { deliverOnce, FifoQueue } from '#local/sqs-fifo';
 
 const job = (instanceId: string, n: number) => ({
   MessageBody: JSON.stringify({ instanceId, reason: `tag-change-${n}` }),
@@ -110,34 +110,5 @@ describe('Function: deliverOnce', () => {
       throw new Error('boom');
     });
     expect(queue.counts()).toEqual({ visible: 0, inFlight: 1 });
-  });
-});
-
-describe('Function: startDelivery', () => {
-  it('never runs two jobs of one group at the same time', async () => {
-    const queue = new FifoQueue({ name: 'jobs.fifo' });
-    for (let n = 0; n < 20; n++) queue.send(job(n % 2 ? 'i-a' : 'i-b', n));
-    const running = new Set<string>();
-    let overlap = false;
-    let handled = 0;
-    const loop = startDelivery(
-      queue,
-      async (event) => {
-        for (const r of event.Records) {
-          const group = r.attributes.MessageGroupId ?? '';
-          if (running.has(group)) overlap = true;
-          running.add(group);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          running.delete(group);
-          handled++;
-        }
-        return { batchItemFailures: [] };
-      },
-      { pollMs: 1 },
-    );
-    await loop.idle();
-    await loop.stop();
-    expect(handled).toBe(20);
-    expect(overlap).toBe(false);
   });
 });
