@@ -1,0 +1,48 @@
+/**
+ * Before the matrix: the rootfs is built once (or found in the cache) and old results are cleared. After it: when
+ * every stack reported, the matrix replaces the marked section of docs/guest.md.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bootedAvailable } from '#local/lab/booted/guest';
+import { type CellResult, matrixMarkdown, TARGETS } from '#local/lab/booted/matrix';
+import { ensureRootfs } from '#local/lab/booted/rootfs';
+import { STACKS } from '#local/lab/booted/stacks';
+import { MATRIX_RESULTS } from '../../helpers/booted-matrix';
+
+const DOC = join(import.meta.dirname, '..', '..', '..', 'docs', 'guest.md');
+const START = '<!-- booted-matrix:start (written by test/guest/booted/global-setup.ts) -->';
+const END = '<!-- booted-matrix:end -->';
+
+export default function setup(): () => void {
+  const started = Date.now();
+  rmSync(MATRIX_RESULTS, { recursive: true, force: true });
+  if (bootedAvailable().ok) {
+    const t = Date.now();
+    const tree = ensureRootfs((l) => console.log(l));
+    console.log(`rootfs ready in ${((Date.now() - t) / 1000).toFixed(0)} s: ${tree}`);
+  }
+  return () => {
+    if (!existsSync(MATRIX_RESULTS)) return;
+    const results: CellResult[] = [];
+    const files = readdirSync(MATRIX_RESULTS).filter((f) => f.endsWith('.json'));
+    for (const f of files) results.push(...(JSON.parse(readFileSync(join(MATRIX_RESULTS, f), 'utf8')) as CellResult[]));
+    const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+    console.log(`booted matrix: ${files.length} stacks, ${results.length} cells, ${minutes} min`);
+    // Only a complete run rewrites the documented matrix (a filtered run would drop stacks from it).
+    if (files.length !== STACKS.length || !existsSync(DOC)) return;
+    const doc = readFileSync(DOC, 'utf8');
+    const a = doc.indexOf(START);
+    const b = doc.indexOf(END);
+    if (a < 0 || b < a) return;
+    const parallel = process.env.EIP_AUTOPILOT_BOOTED_PARALLEL ?? 4;
+    const meta =
+      `Last full run: ${new Date().toISOString().slice(0, 10)}, ${minutes} min for ${STACKS.length} stacks ` +
+      `(${parallel} in parallel). Each cell: pass/FAIL and the seconds from the ` +
+      `event until every EIP egressed again (targets: ≤ ${TARGETS.repairMs / 1000} s after a manager event, ` +
+      `attach/detach or boot; ≤ ${TARGETS.timerMs / 1000} s for \`timer\`; \`boot\` shows the boot time; ` +
+      '`no-change` must make 0 kernel writes).';
+    const table = matrixMarkdown(results, STACKS, meta);
+    writeFileSync(DOC, `${doc.slice(0, a + START.length)}\n\n${table}\n\n${doc.slice(b)}`);
+  };
+}
