@@ -97,6 +97,11 @@ export function isAgentNotRegistered(err: unknown): boolean {
   return errorCode(err) === 'InvalidInstanceId';
 }
 
+/** `IdempotentParameterMismatch`: the ClientToken was already used for a request with other parameters. */
+export function isIdempotentMismatch(err: unknown): boolean {
+  return errorCode(err) === 'IdempotentParameterMismatch';
+}
+
 /** `AddressLimitExceeded` from AllocateAddress: the Region's EIP quota is reached. */
 export function isAddressLimit(err: unknown): boolean {
   return errorCode(err) === 'AddressLimitExceeded';

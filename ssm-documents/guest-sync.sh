@@ -94,7 +94,7 @@ declare -A ENI_DEV=() ENI_CARD=() ENI_ID=() ENI_IPS=() ENI_CIDR=() ENI_ASSOC=()
 declare -A LINK_BY_MAC=() LINK_UP=() ADDR_PREFIX=() RECORDED=() NEW_RECORD=()
 declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=() ENI_OF_DEV=()
 declare -a MAIN_DEFAULT_DEVS=()
-PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0 VERIFY_FAILED=0
+PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0 VERIFY_FAILED=0 WAITING=""
 
 usage() { sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//' >&2; REPORTED=1; exit 1; }
 note() { echo "guest-sync: $*" >&2; }
@@ -439,11 +439,16 @@ plan() {
       if [ -n "${ADDR_PREFIX["$dev $ip"]:-}" ]; then
         UNCHANGED=$((UNCHANGED + 1))
         [ -n "${RECORDED["$mac $ip"]:-}" ] && NEW_RECORD["$mac $ip"]=1
+      elif [ "$ip" = "$first" ] && [ "$mac" = "$PRIMARY_MAC" ]; then
+        # The primary ENI's primary address is DHCP's: missing means a lease is being renewed (a manager
+        # re-applying the link). A static copy added now would fight the DHCP client; the hook's second run and the
+        # timer look again.
+        note "primary address $ip of $dev is missing: left to DHCP"
+        WAITING=1
       elif [ "$ip" = "$first" ]; then
-        # Only the primary of a non-primary ENI can be missing in practice (DHCP only configures eth0): keep its
-        # subnet route out of the main table, where it would steal traffic from eth0.
-        if [ "$mac" = "$PRIMARY_MAC" ]; then line="$ip/${subnet#*/} dev $dev"
-        else line="$ip/${subnet#*/} dev $dev noprefixroute"; fi
+        # The primary of a non-primary ENI (DHCP often configures eth0 only): keep its subnet route out of the main
+        # table, where it would steal traffic from eth0.
+        line="$ip/${subnet#*/} dev $dev noprefixroute"
         BATCH+=("address add $line"); change add "add $line" primary-ip-missing
       else
         BATCH+=("address add $ip/32 dev $dev noprefixroute"); change add "add $ip/32 dev $dev" secondary-ip-missing
@@ -755,6 +760,17 @@ trigger() {
 
 # settle: a manager often re-applies in steps (flush, then DHCP, then routes): sync, wait, sync again.
 settle() {
+  local tries=50 state
+  # systemd-networkd rewrites a link's state file when it starts (re)configuring it: let it finish first (bounded),
+  # so that the run does not race its flush and DHCP.
+  set +f
+  while [ "$tries" -gt 0 ]; do
+    state=$(cat /run/systemd/netif/links/* 2>/dev/null || true)
+    [[ $state == *ADMIN_STATE=configuring* || $state == *ADMIN_STATE=initialized* ]] || break
+    tries=$((tries - 1))
+    sleep 0.1
+  done
+  set -f
   bash "$0" || true
   sleep "$SETTLE"
   REPORTED=1
@@ -832,7 +848,8 @@ main() {
   if ! $DRY_RUN; then
     apply_batch
   fi
-  [ "$OUTPUT" = json ] || [ "${#ADDED[@]}${#REMOVED[@]}" != 00 ] || echo "in sync unchanged=$UNCHANGED"
+  [ "$OUTPUT" = json ] || [ "${#ADDED[@]}${#REMOVED[@]}" != 00 ] || [ -n "$WAITING" ] ||
+    echo "in sync unchanged=$UNCHANGED"
   verify
   emit_json 0
 }

@@ -30,7 +30,7 @@ async function record(message: SQSRecord, context: Context, deps: Deps): Promise
     let outcome: Awaited<ReturnType<typeof reconcileInstance>> | undefined;
     let thrown: unknown;
     try {
-      outcome = await reconcileInstance(job.instanceId, deps);
+      outcome = await reconcileInstance(job.instanceId, deps, { jobId: message.messageId });
     } catch (e) {
       thrown = e;
     }

@@ -1,7 +1,8 @@
-import type { Tag } from '@aws-sdk/client-ec2';
+import { createHash, randomUUID } from 'node:crypto';
+import type { CreateNetworkInterfaceCommandInput, NetworkInterface, Tag } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '../aws/ec2-port';
 import type { SsmPort } from '../aws/ssm-port';
-import { errorCode } from '../errors';
+import { errorCode, isIdempotentMismatch } from '../errors';
 import { logger } from '../logger';
 import { count } from '../metrics';
 import { ENI_DESCRIPTION_PREFIX, TAG } from '../tags';
@@ -27,6 +28,22 @@ export interface ExecuteDeps {
   dryRun: boolean;
   /** Parallel calls within one step (default 4: gentle on the EC2 request-rate buckets). */
   concurrency?: number;
+  /**
+   * The job this run serves (the SQS message id): ENI ClientTokens derive from it, so a redelivery of the job
+   * repeats the same requests and a new job makes new ones. Without it, every run is a new job.
+   */
+  jobId?: string;
+}
+
+/**
+ * ClientToken of the ENI a job creates at `deviceIndex` (at most 64 ASCII characters, EC2's limit). EC2 binds a token
+ * to one request: its retry returns the first result, even an ENI deleted since, and the token with other parameters
+ * fails IdempotentParameterMismatch. So the token names the job, not only the instance and device: a later scale-up
+ * is a new request.
+ */
+export function eniClientToken(instanceId: string, deviceIndex: number, jobId: string): string {
+  const job = createHash('sha256').update(jobId).digest('hex').slice(0, 32);
+  return `${instanceId}-${deviceIndex}-${job}`.slice(-64);
 }
 
 /**
@@ -131,14 +148,26 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
         produced.newEnis.set(action.deviceIndex, { eniId, ips: privateIps });
         return { action, result: 'done', id: eniId };
       }
-      const eni = await ec2.createNetworkInterface({
+      const request: CreateNetworkInterfaceCommandInput = {
         SubnetId: action.subnetId,
         Groups: action.securityGroupIds,
         SecondaryPrivateIpAddressCount: action.secondaryCount > 0 ? action.secondaryCount : undefined,
-        ClientToken: action.clientToken,
+        ClientToken: eniClientToken(instanceId, action.deviceIndex, deps.jobId ?? randomUUID()),
         Description: `${ENI_DESCRIPTION_PREFIX} for ${instanceId} device ${action.deviceIndex}`,
         TagSpecifications: [{ ResourceType: 'network-interface', Tags: bornTags(instanceId) }],
-      });
+      };
+      let eni: NetworkInterface;
+      try {
+        eni = await ec2.createNetworkInterface(request);
+      } catch (err) {
+        if (!isIdempotentMismatch(err)) throw err;
+        // The token is bound to another request (this job planned other parameters on an earlier delivery): this
+        // is a new request, so it gets a new token. Whatever the first request created is ours and tagged: a
+        // leftover ENI, reused or deleted by a later run.
+        const ClientToken = eniClientToken(instanceId, action.deviceIndex, `${deps.jobId ?? ''}/${randomUUID()}`);
+        logger.warn('client token refused', { instanceId, deviceIndex: action.deviceIndex, code: errorCode(err) });
+        eni = await ec2.createNetworkInterface({ ...request, ClientToken });
+      }
       const eniId = eni.NetworkInterfaceId ?? '';
       const attachmentId =
         eni.Attachment?.AttachmentId ??

@@ -57,7 +57,6 @@ export type Action =
       subnetId: string;
       securityGroupIds: string[];
       secondaryCount: number;
-      clientToken: string;
       /** Attach this unattached ENI of ours (left by a killed run) instead of creating one; its IPs come with it. */
       reuse?: { eniId: string; privateIps: string[] };
       reason: 'existing-enis-full';
@@ -116,11 +115,6 @@ export const CLOUD_KINDS: ReadonlySet<Action['kind']> = new Set([
   'take-from-pool',
   'associate',
 ]);
-
-/** ClientToken of the ENI we create at `deviceIndex` (≤ 64 ASCII chars): a retry returns the same ENI. */
-export function eniClientToken(instanceId: string, deviceIndex: number): string {
-  return `eip-autopilot-${instanceId}-${deviceIndex}`;
-}
 
 /** Trims a status to the 256-char tag limit. */
 export function statusValue(value: string): string {
@@ -383,8 +377,8 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
       remaining -= n;
     }
     const used = new Set(actual.enis.map((e) => e.deviceIndex));
-    // A leftover ENI is attached again rather than deleted and created anew: a ClientToken whose ENI was deleted
-    // has undocumented behaviour, and the leftover already sits in the right subnet with our tags.
+    // A leftover ENI is attached again rather than deleted and created anew: it already sits in the right subnet
+    // with our tags, and costs no CreateNetworkInterface.
     const reusable = [...(actual.leftoverEnis ?? [])];
     for (let device = 1; remaining > 0 && device < limits.maxEnis; device++) {
       if (used.has(device)) continue;
@@ -403,7 +397,6 @@ export function planInstance(desired: DesiredState, actual: ActualState, ctx: Pl
         subnetId: actual.subnetId ?? '',
         securityGroupIds: actual.securityGroupIds,
         secondaryCount: n - 1,
-        clientToken: eniClientToken(id, device),
         reason: 'existing-enis-full',
       });
       // The new ENI's primary IP is ours too, but it goes with the ENI, so it is not marked as assigned.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Ec2Port } from '../aws/ec2-port';
 import type { SsmPort } from '../aws/ssm-port';
 import type { Config } from '../config';
@@ -28,6 +29,11 @@ export interface ReconcileDeps {
 export interface ReconcileOptions {
   /** Send the guest document after changes (default true). */
   guest?: boolean;
+  /**
+   * The job's id (the SQS message id, the same on every redelivery): ENI ClientTokens derive from it. Without it
+   * (CLI), the run is a new job.
+   */
+  jobId?: string;
 }
 
 /** Result of one reconcile, used by the handler, the CLI and the tests. */
@@ -158,6 +164,7 @@ export async function reconcileInstance(
     ssm: deps.ssm,
     guestDocumentName: deps.config.guestDocumentName,
     dryRun: deps.config.dryRun,
+    jobId: options.jobId ?? randomUUID(),
   };
   // The guest document goes last, after the status is written: the agent can finish it (and command-status can
   // read the tag) before SendCommand even returns, so `syncing k/n` must already be there to become `ok k/n`.

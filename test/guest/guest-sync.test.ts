@@ -211,7 +211,7 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     );
     await lab.apply(inst);
     expect((await sync(lab)).code).toBe(0);
-    const monitor = await lab.spawn(['sh', '-c', 'exec ip monitor link address route rule > /run/monitor.log']);
+    const monitor = await lab.spawn(['sh', '-c', 'exec ip -4 monitor link address route rule > /run/monitor.log']);
     await new Promise((r) => setTimeout(r, 200));
     const res = await sync(lab, ['--json']);
     await new Promise((r) => setTimeout(r, 200));

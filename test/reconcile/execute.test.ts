@@ -13,7 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ec2Adapter } from '#src/aws/ec2-port';
 import { ssmAdapter } from '#src/aws/ssm-port';
-import { type ExecuteDeps, executePlan, mapLimit } from '#src/reconcile/execute';
+import { eniClientToken, type ExecuteDeps, executePlan, mapLimit } from '#src/reconcile/execute';
 import type { Action } from '#src/reconcile/plan';
 import { ID } from '../helpers/world';
 
@@ -135,14 +135,13 @@ describe('Function: executePlan', () => {
       subnetId: 'subnet-1',
       securityGroupIds: ['sg-1'],
       secondaryCount: 0,
-      clientToken: 'tok-1',
       reason: 'existing-enis-full',
     };
-    await executePlan(ID, [create], deps);
+    await executePlan(ID, [create], { ...deps, jobId: 'msg-1' });
     expect(ec2Mock.commandCalls(CreateNetworkInterfaceCommand)[0]?.args[0].input).toMatchObject({
       SubnetId: 'subnet-1',
       Groups: ['sg-1'],
-      ClientToken: 'tok-1',
+      ClientToken: eniClientToken(ID, 1, 'msg-1'),
     });
     expect(ec2Mock.commandCalls(AttachNetworkInterfaceCommand)[0]?.args[0].input).toEqual({
       NetworkInterfaceId: 'eni-9',
@@ -153,6 +152,19 @@ describe('Function: executePlan', () => {
       NetworkInterfaceId: 'eni-9',
       Attachment: { AttachmentId: 'eni-attach-9', DeleteOnTermination: true },
     });
+  });
+
+  // A token is bound to one request: the SQS message id makes a redelivery of the job the same request (EC2 returns
+  // the ENI it created) and a new job a new one.
+  it('derives the ENI ClientToken from instance, device and job: same job same token, new job new token', () => {
+    const token = eniClientToken(ID, 1, 'b1f0c6a2-7d6e-4b9a-9c1e-5f3a2d8e7c10');
+    expect(token).toBe(eniClientToken(ID, 1, 'b1f0c6a2-7d6e-4b9a-9c1e-5f3a2d8e7c10'));
+    expect(token).not.toBe(eniClientToken(ID, 1, 'a0e9b5f1-6c5d-4a89-8b0d-4e2f1c7d6b09'));
+    expect(token).not.toBe(eniClientToken(ID, 2, 'b1f0c6a2-7d6e-4b9a-9c1e-5f3a2d8e7c10'));
+    expect(token).not.toBe(eniClientToken('i-0fedcba9876543210', 1, 'b1f0c6a2-7d6e-4b9a-9c1e-5f3a2d8e7c10'));
+    // EC2: at most 64 ASCII characters.
+    expect(token).toMatch(/^[\x21-\x7e]{1,64}$/);
+    expect(eniClientToken(ID, 15, 'x'.repeat(80))).toMatch(/^[\x21-\x7e]{1,64}$/);
   });
 
   it('makes no call in dry-run mode', async () => {

@@ -186,6 +186,49 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(await world.leakedOwned()).toBe(0);
   });
 
+  // The ENI's ClientToken is bound to one request (EC2 idempotency): a later scale-up is a new request. A token
+  // that named the instance and device only got the deleted ENI back (or IdempotentParameterMismatch).
+  it('scales up, down (ENI deleted) and up again: each job creates its own ENI', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.micro', { 'eip-count': '3' });
+    const count = (n: string) =>
+      world?.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: n }] });
+    await reconcileInstance(id, world.deps, { jobId: 'msg-1' });
+    await count('1');
+    await reconcileInstance(id, world.deps, { jobId: 'msg-2' });
+    await count('3');
+    const again = await reconcileInstance(id, world.deps, { jobId: 'msg-3' });
+    expect(again).toMatchObject({ placed: 3, wanted: 3, status: 'syncing 3/3', retryLater: undefined });
+    expect(again.outcomes.filter((o) => o.result === 'failed')).toEqual([]);
+    const instance = await world.deps.ec2.describeInstance(id);
+    expect(instance?.NetworkInterfaces?.map((n) => n.Attachment?.DeviceIndex).sort()).toEqual([0, 1]);
+  });
+
+  // A token EC2 already bound to other parameters (e.g. the same job planned differently after a redelivery): a new
+  // token, not a failed job.
+  it('takes a new ClientToken when EC2 answers IdempotentParameterMismatch', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.micro', { 'eip-count': '3' });
+    const deps: ReconcileDeps = {
+      ...world.deps,
+      ec2: {
+        ...world.deps.ec2,
+        createNetworkInterface: async (input) => {
+          // Bind the token to another request first, as an earlier attempt with other parameters would have.
+          await world?.deps.ec2
+            .createNetworkInterface({ ...input, SecondaryPrivateIpAddressCount: 1 })
+            .catch(() => undefined);
+          deps.ec2.createNetworkInterface = world?.deps.ec2.createNetworkInterface ?? (async () => ({}));
+          return world?.deps.ec2.createNetworkInterface(input) ?? {};
+        },
+      },
+    };
+    const outcome = await reconcileInstance(id, deps, { jobId: 'msg-1' });
+    expect(outcome).toMatchObject({ placed: 3, status: 'syncing 3/3', retryLater: undefined });
+    const creates = world.region.calls.filter((c) => c.action === 'CreateNetworkInterface');
+    expect(creates.map((c) => c.error ?? 'ok')).toEqual(['ok', 'IdempotentParameterMismatch', 'ok']);
+  });
+
   it('refuses above the type capacity: an error status and no other write', async () => {
     world = await makeWorld();
     const id = await world.launch('t3.micro', { 'eip-count': '9' });

@@ -234,7 +234,7 @@ export class Ec2Model {
   private readonly transitioning = new Set<string>();
   private readonly runTokens = new Map<string, string>();
   private readonly reservations = new Map<string, string[]>();
-  private readonly eniTokens = new Map<string, { eniId: string; fingerprint: string }>();
+  private readonly eniTokens = new Map<string, { eniId: string; fingerprint: string; first: NetworkInterface }>();
   private readonly changeListeners = new Set<(change: Ec2Change) => void>();
   readonly vpcId: string;
   readonly defaultSubnetId: string;
@@ -1216,8 +1216,10 @@ export class Ec2Model {
             'The client token you have provided is associated with a resource that is different from the one you are creating.',
           );
         }
+        // The first answer, even when that ENI has been deleted since (EC2 idempotency: the token is bound to one
+        // request); an ENI still there is described as it is now.
         const existing = this.enis.get(seen.eniId);
-        if (existing) return { NetworkInterface: this.describeEni(existing), ClientToken };
+        return { NetworkInterface: existing ? this.describeEni(existing) : structuredClone(seen.first), ClientToken };
       }
     }
     if (!input.SubnetId) throw err('MissingParameter', 'The request must contain the parameter SubnetId');
@@ -1244,8 +1246,9 @@ export class Ec2Model {
     const extra = (explicit.length === 0 ? 1 : 0) + (input.SecondaryPrivateIpAddressCount ?? 0);
     const ips = [...explicit, ...this.freeIps(subnet, extra, new Set(explicit))];
     const eni = this.newEni(subnet, ips, groups, input.Description ?? '', tags);
-    if (ClientToken) this.eniTokens.set(ClientToken, { eniId: eni.id, fingerprint });
-    return { NetworkInterface: this.describeEni(eni), ClientToken };
+    const described = this.describeEni(eni);
+    if (ClientToken) this.eniTokens.set(ClientToken, { eniId: eni.id, fingerprint, first: structuredClone(described) });
+    return { NetworkInterface: described, ClientToken };
   }
 
   AttachNetworkInterface(input: AttachNetworkInterfaceRequest): AttachNetworkInterfaceResult {

@@ -311,6 +311,28 @@ describe('Class: Ec2Model', () => {
       );
     });
 
+    // EC2 idempotency: a token is bound to one request. Its retry returns the first answer even when that ENI has
+    // been deleted since; the token with other parameters is refused.
+    it('answers a retried ClientToken with the first result, even after that ENI was deleted', async () => {
+      const region = createRegion();
+      const inst = await launch(region);
+      const input = { SubnetId: inst.subnet, ClientToken: 'tok-deleted', Description: 'eip-autopilot' };
+      const first = await region.ec2('CreateNetworkInterface', input);
+      const eniId = first.NetworkInterface?.NetworkInterfaceId ?? '';
+      await region.ec2('DeleteNetworkInterface', { NetworkInterfaceId: eniId });
+      const again = await region.ec2('CreateNetworkInterface', input);
+      expect(again.NetworkInterface?.NetworkInterfaceId).toBe(eniId);
+      expect((await region.ec2('DescribeNetworkInterfaces', {})).NetworkInterfaces).toHaveLength(1);
+      await rejects(
+        region.ec2('AttachNetworkInterface', { NetworkInterfaceId: eniId, InstanceId: inst.id, DeviceIndex: 1 }),
+        'InvalidNetworkInterfaceID.NotFound',
+      );
+      await rejects(
+        region.ec2('CreateNetworkInterface', { ...input, SecondaryPrivateIpAddressCount: 1 }),
+        'IdempotentParameterMismatch',
+      );
+    });
+
     it('refuses unknown subnets and ENIs', async () => {
       const region = createRegion();
       await rejects(
