@@ -2,18 +2,23 @@
  * The booted-guest matrix as vitest suites: one suite per stack (one file each, so stacks boot in parallel), one test
  * per event, in order, sharing the stack's guest. Cells that fail today because of a known guest-sync defect are
  * `it.fails` (see test/guest/booted/known-defects.ts): they flip to failing when the defect is fixed, and must then
- * become plain `it`. Each suite writes its cells under .lab-runtime/matrix/ for the matrix in docs/guest.md
+ * become plain `it`. Each suite writes its cells into the run's results directory for the matrix in docs/guest.md
  * (test/guest/booted/global-setup.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bootedAvailable } from '#local/lab/booted/guest';
 import { StackSession, stackEvents } from '#local/lab/booted/matrix';
 import { stack } from '#local/lab/booted/stacks';
 import { KNOWN_DEFECTS } from '../guest/booted/known-defects';
 
-export const MATRIX_RESULTS = join(import.meta.dirname, '..', '..', '.lab-runtime', 'matrix');
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Where each stack's suite writes its cells (a fresh directory per run, from the global setup). */
+    matrixResults: string;
+  }
+}
 
 const avail = bootedAvailable();
 const required = process.env.EIP_AUTOPILOT_LAB_REQUIRED === '1';
@@ -41,8 +46,9 @@ export function matrixSuite(stackId: string): void {
     });
     afterAll(async () => {
       if (!session) return;
-      mkdirSync(MATRIX_RESULTS, { recursive: true });
-      writeFileSync(join(MATRIX_RESULTS, `${stackId}.json`), JSON.stringify(session.results, null, 1));
+      const dir = inject('matrixResults');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${stackId}.json`), JSON.stringify(session.results));
       await session.destroy();
     });
     for (const event of stackEvents(st)) {

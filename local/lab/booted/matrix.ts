@@ -476,26 +476,30 @@ export function matrixMarkdown(results: CellResult[], stacks: Stack[], meta: str
   }
   const events = [...BASE_EVENTS.slice(0, 3), ...managerEvents, ...BASE_EVENTS.slice(3)];
   const present = stacks.filter((s) => results.some((r) => r.stack === s.id));
-  const head = `| event | ${present.map((s) => `\`${s.id}\``).join(' | ')} |`;
-  const sep = `| --- | ${present.map(() => '---').join(' | ')} |`;
-  const rows = events.map((ev) => {
-    const cells = present.map((s) => {
-      const r = results.find((x) => x.stack === s.id && x.event === ev);
-      if (!r) return '';
-      const t = r.repairMs === undefined ? '' : ` ${(r.repairMs / 1000).toFixed(1)} s`;
-      return `${r.pass ? 'pass' : '**FAIL**'}${t}`;
-    });
-    return `| ${ev} | ${cells.join(' | ')} |`;
-  });
+  const grid = [
+    ['event', ...present.map((s) => `\`${s.id}\``)],
+    ...events.map((ev) => [
+      ev,
+      ...present.map((s) => {
+        const r = results.find((x) => x.stack === s.id && x.event === ev);
+        if (!r) return '';
+        const t = r.repairMs === undefined ? '' : ` ${(r.repairMs / 1000).toFixed(1)} s`;
+        return `${r.pass ? 'pass' : '**FAIL**'}${t}`;
+      }),
+    ]),
+  ];
+  // Aligned columns, as the repository's formatter (biome) writes Markdown tables.
+  const widths = (grid[0] ?? []).map((_, i) => Math.max(3, ...grid.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i] ?? 3)).join(' | ')} |`;
+  const [head = [], ...body] = grid;
+  const table = [line(head), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(line)];
   const failures = results
     .filter((r) => !r.pass)
     .map((r) => wrap(`- \`${r.stack}\` / ${r.event}: ${r.note.replaceAll('|', '\\|').slice(0, 400)}`, '  '));
   return [
     wrap(meta, ''),
     '',
-    head,
-    sep,
-    ...rows,
+    ...table,
     '',
     'Stacks:',
     ...present.map((s) => `- \`${s.id}\`: ${s.stands}`),

@@ -22,9 +22,12 @@ describe('Booted guests: the matrix report', () => {
     const md = matrixMarkdown(results, [stack('ifupdown'), stack('networkd-per-eni'), stack('networkmanager')], 'M');
     const lines = md.split('\n');
     expect(lines[0]).toBe('M');
-    expect(lines).toContain('| event | `ifupdown` | `networkmanager` |');
-    expect(lines).toContain('| boot | pass 2.4 s | pass 3.1 s |');
-    expect(lines).toContain('| manager: restart networking | **FAIL** |  |');
+    const rows = lines.filter((l) => l.startsWith('|')).map((l) => l.replace(/ +/g, ' '));
+    expect(rows).toContain('| event | `ifupdown` | `networkmanager` |');
+    expect(rows).toContain('| boot | pass 2.4 s | pass 3.1 s |');
+    expect(rows).toContain('| manager: restart networking | **FAIL** | |');
+    // Aligned: every table line has the same length.
+    expect(new Set(lines.filter((l) => l.startsWith('|')).map((l) => l.length)).size).toBe(1);
     expect(lines).toContain('- `ifupdown` / manager: restart networking: not repaired: 10.0.0.11');
   });
 });
