@@ -1,6 +1,7 @@
 import type { Address, Filter, Instance } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '#src/aws/ec2-port';
 import type { SsmPort } from '#src/aws/ssm-port';
+import { Status } from '#src/reconcile/status';
 
 /** A synthetic fleet for sweep tests and the bench: `size` instances, each in sync with `eip-count=1`. */
 export interface Fleet {
@@ -28,7 +29,10 @@ export function makeFleet(size: number, drifted = 0, orphans = 0): Fleet {
       InstanceId: id,
       InstanceType: 't3.medium',
       State: { Name: 'running', Code: 16 },
-      Tags: [{ Key: 'eip-count', Value: '1' }, ...(inSync ? [{ Key: 'eip-autopilot:status', Value: 'ok 1/1' }] : [])],
+      Tags: [
+        { Key: 'eip-count', Value: '1' },
+        ...(inSync ? [{ Key: 'eip-autopilot:status', Value: Status.ok(1, 1) }] : []),
+      ],
       NetworkInterfaces: [
         {
           NetworkInterfaceId: eni,

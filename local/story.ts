@@ -4,7 +4,14 @@
  * in the guest), then 5 (above capacity: an error status and nothing changed), then 1, then terminated: no owned EIP
  * may be left allocated.
  */
+import { parseStatus, Status } from '#src/reconcile/status';
 import type { AddressRow, Deployment } from './deployment';
+
+/** The reason of an `error:` status, '' for any other. */
+function errorReason(status: string | undefined): string {
+  const parsed = parseStatus(status);
+  return parsed?.kind === 'error' ? parsed.reason : '';
+}
 
 /** What one step did and whether it met its expectations. */
 export interface StoryStep {
@@ -103,9 +110,9 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     async () => {
       instanceId = await d.launch('t3.micro', { [countKey]: '3' });
     },
-    (status) => status === 'ok 3/3',
+    (status) => status === Status.ok(3, 3),
     (rows, status) => [
-      ...(status === 'ok 3/3' ? [] : [`status ${status}`]),
+      ...(status === Status.ok(3, 3) ? [] : [`status ${status}`]),
       ...placementProblems(rows, 3),
       ...guestProblems(rows),
     ],
@@ -115,10 +122,10 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     `${countKey} → 4`,
     'status ok 4/4, a second ENI with two addresses (source routing in the guest), the first 3 EIPs untouched',
     () => d.setTags(instanceId, { [countKey]: '4' }),
-    (status) => status === 'ok 4/4',
+    (status) => status === Status.ok(4, 4),
     (rows, status) => {
       const problems = [
-        ...(status === 'ok 4/4' ? [] : [`status ${status}`]),
+        ...(status === Status.ok(4, 4) ? [] : [`status ${status}`]),
         ...placementProblems(rows, 4),
         ...guestProblems(rows),
       ];
@@ -133,12 +140,9 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     `${countKey} → 5 (above the t3.micro's 4 addresses)`,
     'an error status naming the capacity; nothing changed: same 4 EIPs, no EC2 write',
     () => d.setTags(instanceId, { [countKey]: '5' }),
-    (status) => status?.startsWith('error:') ?? false,
+    (status) => parseStatus(status)?.kind === 'error',
     (rows, status, writes) => {
-      const problems = [
-        ...(/^error: .*capacity/.test(status ?? '') ? [] : [`status ${status}`]),
-        ...guestProblems(rows),
-      ];
+      const problems = [...(/capacity/.test(errorReason(status)) ? [] : [`status ${status}`]), ...guestProblems(rows)];
       if (pairs(rows).join() !== pairs(before).join()) problems.push('the addresses changed');
       if (writes.length > 0) problems.push(`EC2 writes: ${writes.join(', ')}`);
       return problems;
@@ -149,10 +153,10 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     `${countKey} → 1`,
     'status ok 1/1, one EIP on the primary private IP, the others released',
     () => d.setTags(instanceId, { [countKey]: '1' }),
-    (status) => status === 'ok 1/1',
+    (status) => status === Status.ok(1, 1),
     async (rows, status) => {
       const problems = [
-        ...(status === 'ok 1/1' ? [] : [`status ${status}`]),
+        ...(status === Status.ok(1, 1) ? [] : [`status ${status}`]),
         ...placementProblems(rows, 1),
         ...guestProblems(rows),
       ];

@@ -109,7 +109,7 @@ export function labAvailable(): { ok: true } | { ok: false; why: string } {
     try {
       execFileSync(cmd, args, { stdio: 'ignore' });
     } catch {
-      return { ok: false, why: `the VPC lab needs \`${cmd}\`` };
+      return { ok: false, why: `the VPC lab needs \`${cmd}\` (scripts/setup.sh installs it as root)` };
     }
   }
   return { ok: true };
@@ -397,6 +397,9 @@ class LabImpl implements Lab {
       child.on('close', (code) =>
         code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr}\n${input}`)),
       );
+      // A command that exits without reading its input closes the pipe: EPIPE here is not the command's failure
+      // (its exit code says how it went), and unhandled it would crash the process.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(input);
     });
   }
@@ -602,7 +605,8 @@ table ip labnat {
         clearTimeout(timer);
         ok({ code: code ?? (signal ? 128 : 1), stdout, stderr });
       });
-      // A command that exits before reading its input must not crash the caller (EPIPE).
+      // A command that exits without reading its input closes the pipe: EPIPE here is not the command's failure
+      // (its exit code says how it went), and unhandled it would crash the process.
       child.stdin.on('error', () => undefined);
       child.stdin.end(opts.input ?? '');
     });

@@ -1,18 +1,19 @@
 import {
-  type CommandInvocationStatus,
   DescribeInstanceInformationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { GuestCommandState } from '../reconcile/observe';
 
 /** The narrow SSM port: run the guest document on one instance (without waiting), and ask where the last run stands. */
 export interface SsmPort {
   /** Returns the command id. */
   sendGuestCommand(instanceId: string, documentName: string, reason: string): Promise<string>;
-  /** The state of the newest invocation of the document on the instance (`none` if it never ran there). */
-  latestGuestCommand(instanceId: string, documentName: string): Promise<GuestCommandState>;
+  /**
+   * The SSM status of the newest invocation of the document on the instance (undefined if it never ran there);
+   * src/reconcile/status.ts classifies it.
+   */
+  latestGuestInvocation(instanceId: string, documentName: string): Promise<string | undefined>;
   /** Those of `instanceIds` whose SSM agent is registered and `Online` (SendCommand would reach them). */
   onlineInstances(instanceIds: readonly string[]): Promise<Set<string>>;
 }
@@ -22,16 +23,6 @@ const INFO_IDS = 50;
 
 /** Pages of ListCommandInvocations read at most (50 invocations each) to find the newest of our document. */
 const LIST_PAGES = 10;
-
-// A command still on its way: `Delayed` is an agent that is registered but unreachable (until TimeoutSeconds).
-const IN_FLIGHT: ReadonlySet<CommandInvocationStatus | string> = new Set(['Pending', 'InProgress', 'Delayed']);
-
-/** Maps an invocation status to what reconcile needs to know (pure). */
-export function guestCommandState(status: string | undefined): GuestCommandState {
-  if (status === undefined) return 'none';
-  if (IN_FLIGHT.has(status)) return 'in-flight';
-  return status === 'Success' ? 'succeeded' : 'failed';
-}
 
 /** The SDK adapter behind {@link SsmPort}. */
 export function ssmAdapter(client: SSMClient): SsmPort {
@@ -50,7 +41,7 @@ export function ssmAdapter(client: SSMClient): SsmPort {
       if (!id) throw new Error('SendCommand response lacks CommandId');
       return id;
     },
-    async latestGuestCommand(instanceId, documentName) {
+    async latestGuestInvocation(instanceId, documentName) {
       // SSM filters each page after reading it, so a filtered list can answer an empty page with a NextToken (newer
       // invocations of other documents fill it): follow tokens until a page holds ours, at most LIST_PAGES pages.
       // SSM lists the newest first (observed, not documented): the first page holding ours holds our newest; within
@@ -73,8 +64,8 @@ export function ssmAdapter(client: SSMClient): SsmPort {
         NextToken = out.NextToken;
         if (!NextToken) break;
       }
-      // Past the bound, "none": reconcile then sends the guest document again, which is idempotent.
-      return guestCommandState(newest?.status);
+      // Past the bound, undefined ("none"): reconcile then sends the guest document again, which is idempotent.
+      return newest?.status;
     },
     async onlineInstances(instanceIds) {
       const online = new Set<string>();

@@ -3,9 +3,9 @@ import { loadConfig } from '../config';
 import { type Deps, makeDeps } from '../deps';
 import { errorCode } from '../errors';
 import { isInstanceId } from '../jobs/job';
-import type { Outcome } from '../reconcile/execute';
+import type { ActionResult } from '../reconcile/execute';
 import type { Action, Target } from '../reconcile/plan';
-import { planForInstance, reconcileInstance } from '../reconcile/reconcile';
+import { observeAndPlan, reconcileInstance } from '../reconcile/reconcile';
 import { sweep } from '../sweep/sweep';
 import { statusTable } from './status';
 
@@ -26,7 +26,8 @@ Options:
 
 Environment: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL (standard SDK); COUNT_TAG_KEY, POOL_TAG_KEY,
 ON_STOP_TAG_KEY, GUEST_DOCUMENT_NAME, DRY_RUN as for the functions.
-Exit codes: 0 done, 1 failed (AWS error, or a reconcile that must be retried), 2 bad usage or configuration.
+Exit codes: 0 done, 1 failed (AWS error, a reconcile that must be retried, or fewer than n addresses placed),
+2 bad usage or configuration.
 `;
 
 /** Where the CLI writes; injectable for tests. */
@@ -83,7 +84,7 @@ export function describeAction(a: Action): string {
   return `${a.kind.padEnd(20)} ${what.padEnd(48)} ${a.reason}`.trimEnd();
 }
 
-function outcomeLine(o: Outcome): string {
+function resultLine(o: ActionResult): string {
   const tail = o.result === 'done' ? (o.id ? ` [${o.id}]` : '') : ` [${o.result}${o.error ? `: ${o.error}` : ''}]`;
   return `  ${describeAction(o.action)}${tail}`;
 }
@@ -145,7 +146,7 @@ export async function main(
     }
     switch (command) {
       case 'plan': {
-        const { actual, plan } = await planForInstance(id, deps);
+        const { actual, plan } = await observeAndPlan(id, deps);
         if (json)
           io.out(
             JSON.stringify(
@@ -166,19 +167,18 @@ export async function main(
       case 'reconcile': {
         const outcome = await reconcileInstance(id, deps, { guest: !values['no-guest'] });
         if (json)
-          io.out(
-            JSON.stringify({ ...outcome, outcomes: outcome.outcomes.map(({ cause: _cause, ...o }) => o) }, null, 2),
-          );
+          io.out(JSON.stringify({ ...outcome, results: outcome.results.map(({ cause: _cause, ...o }) => o) }, null, 2));
         else
           io.out(
             [
               `reconciled ${id} (${outcome.state ?? 'not found'}): ${outcome.placed}/${outcome.wanted}, ` +
                 `status ${JSON.stringify(outcome.status ?? '')}`,
-              ...outcome.outcomes.map(outcomeLine),
+              ...outcome.results.map(resultLine),
               ...(outcome.retryLater ? [`retry later: ${outcome.retryLater}`] : []),
             ].join('\n'),
           );
-        return outcome.retryLater ? 1 : 0;
+        // Non-zero when the job would come back, or when fewer than n are in place: a script must see a shortfall.
+        return outcome.retryLater || outcome.placed < outcome.wanted ? 1 : 0;
       }
       case 'status': {
         const rows = await statusTable(deps.ec2, deps.config);

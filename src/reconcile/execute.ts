@@ -9,7 +9,7 @@ import { ENI_DESCRIPTION_PREFIX, TAG } from '../tags';
 import { type Action, stepOf, type Target } from './plan';
 
 /** What happened to one action. */
-export interface Outcome {
+export interface ActionResult {
   action: Action;
   result: 'done' | 'failed' | 'skipped';
   /** AWS error code (or message) when it failed; why when it was skipped. */
@@ -63,14 +63,14 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-function bornTags(instanceId: string, assignedIp?: string): Tag[] {
+function bornTags(instanceId: string, assignedIpTag?: string): Tag[] {
   const tags: Tag[] = [
     { Key: TAG.managed, Value: 'true' },
     { Key: TAG.instanceId, Value: instanceId },
   ];
-  // Born with the marker (no extra CreateTags call) when its private IP is one we assign.
+  // Born with the assigned-ip tag (no extra CreateTags call) when its private IP is one we assign.
   // The value names the IP, so the proof survives a disassociation that a killed run did not follow up.
-  if (assignedIp !== undefined) tags.push({ Key: TAG.assignedIp, Value: assignedIp });
+  if (assignedIpTag !== undefined) tags.push({ Key: TAG.assignedIp, Value: assignedIpTag });
   return tags;
 }
 
@@ -94,7 +94,7 @@ function resolve(target: Target, produced: Produced): { eniId: string; privateIp
   return ip ? { eniId: target.eniId, privateIp: ip } : undefined;
 }
 
-async function run(action: Action, instanceId: string, deps: ExecuteDeps, produced: Produced): Promise<Outcome> {
+async function run(action: Action, instanceId: string, deps: ExecuteDeps, produced: Produced): Promise<ActionResult> {
   const { ec2 } = deps;
   switch (action.kind) {
     case 'disassociate':
@@ -185,20 +185,20 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       return { action, result: 'done', id: eniId };
     }
     case 'allocate': {
-      let marker: string | undefined;
-      if (action.assignedIp) {
+      let assignedIpTag: string | undefined;
+      if (action.ipIsOurs) {
         const where = action.target ? resolve(action.target, produced) : undefined;
         // No private IP to put it on (assigning failed): allocating now would only leave an idle, billed address.
         if (action.target && where === undefined) {
           produced.failedAllocations.add(action.ref);
           return { action, result: 'skipped', error: 'private IP not created' };
         }
-        marker = where?.privateIp ?? 'true';
+        assignedIpTag = where?.privateIp ?? 'true';
       }
       try {
         const { allocationId } = await ec2.allocateAddress({
           Domain: 'vpc',
-          TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: bornTags(instanceId, marker) }],
+          TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: bornTags(instanceId, assignedIpTag) }],
         });
         produced.allocations.set(action.ref, allocationId);
         count('Allocations');
@@ -223,7 +223,7 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
           : produced.allocations.get(action.allocation.ref);
       if (allocationId === undefined) {
         // The private IP assigned for it would stay without an EIP, and nothing would name it as ours later.
-        if (action.assignedIp) await undoAssignedIp(action.target, produced, ec2);
+        if (action.ipIsOurs) await undoAssignedIp(action.target, produced, ec2);
         return { action, result: 'skipped', error: 'allocation failed' };
       }
       const where = resolve(action.target, produced);
@@ -242,11 +242,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
         await undoAcquisition(action, allocationId, instanceId, ec2);
         throw err;
       }
-      // New allocations are born with the right marker; an existing address gets it set or removed to match.
+      // New allocations are born with the right assigned-ip tag; an existing address gets it set or removed to match.
       if ('allocationId' in action.allocation) {
-        if (action.assignedIp && action.marker !== where.privateIp) {
+        if (action.ipIsOurs && action.assignedIpTag !== where.privateIp) {
           await ec2.createTags({ Resources: [allocationId], Tags: [{ Key: TAG.assignedIp, Value: where.privateIp }] });
-        } else if (!action.assignedIp && action.marker !== undefined) {
+        } else if (!action.ipIsOurs && action.assignedIpTag !== undefined) {
           await ec2.deleteTags({ Resources: [allocationId], Tags: [{ Key: TAG.assignedIp }] });
         }
       }
@@ -324,7 +324,7 @@ export async function executePlan(
   instanceId: string,
   actions: readonly Action[],
   deps: ExecuteDeps,
-): Promise<Outcome[]> {
+): Promise<ActionResult[]> {
   if (deps.dryRun) {
     for (const action of actions) logger.info('action planned (dry run)', { instanceId, ...describe(action) });
     return actions.map((action) => ({ action, result: 'skipped', error: 'dry run' }));
@@ -336,11 +336,11 @@ export async function executePlan(
     failedAllocations: new Set(),
     failedDisassociations: new Set(),
   };
-  const outcomes: Outcome[] = [];
+  const outcomes: ActionResult[] = [];
   const steps = [...new Set(actions.map((a) => stepOf(a.kind)))].sort((a, b) => a - b);
   for (const step of steps) {
     const batch = actions.filter((a) => stepOf(a.kind) === step);
-    const results = await mapLimit(batch, deps.concurrency ?? 4, async (action): Promise<Outcome> => {
+    const results = await mapLimit(batch, deps.concurrency ?? 4, async (action): Promise<ActionResult> => {
       try {
         const outcome = await run(action, instanceId, deps, produced);
         const log = outcome.result === 'done' ? 'action executed' : 'action skipped';

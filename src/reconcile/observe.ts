@@ -2,6 +2,9 @@ import type { Address, Instance } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '../aws/ec2-port';
 import { ENI_DESCRIPTION_PREFIX, TAG, tagRecord } from '../tags';
 import { ipv4ToInt } from '../ipv4';
+import type { GuestCommandState } from './status';
+
+export type { GuestCommandState } from './status';
 
 /** One ENI of the instance, private IPs in EC2 order (primary first, then secondaries by address). */
 export interface EniView {
@@ -13,7 +16,7 @@ export interface EniView {
   subnetId: string | undefined;
   privateIps: string[];
   /** Private IPs carrying a public IP that is not in DescribeAddresses' answer (never ours). */
-  otherPublicIps: string[];
+  ipsWithForeignPublicIp: string[];
 }
 
 /** An Elastic IP as the planner needs it. */
@@ -29,12 +32,24 @@ export interface AddressView {
   instanceTag: string | undefined;
   /** `eip-autopilot:pool`: a pre-allocated pool address (never released by us). */
   pool: string | undefined;
-  /** `eip-autopilot:assigned-ip` present: we assigned the private IP it sits on (or sat on). */
-  assignedIp: boolean;
-  /** The tag's raw value: the private IP itself (`true` from versions that did not record it). */
-  assignedIpTag: string | undefined;
-  /** The private IP the tag names, when it names one: still provably ours after the address was disassociated. */
-  assignedIpAt: string | undefined;
+  /** `eip-autopilot:assigned-ip`, when present. */
+  assignedIpTag: AssignedIpTag | undefined;
+}
+
+/** The `eip-autopilot:assigned-ip` tag of an address: our proof that we assigned the private IP it sits (or sat) on. */
+export interface AssignedIpTag {
+  /** The raw value: the private IP itself (`true` from versions that did not record it). */
+  value: string;
+  /** False only for the value `false`, which proves nothing. */
+  proves: boolean;
+  /** The private IP the value names, when it names one: still provably ours after the address was disassociated. */
+  ip: string | undefined;
+}
+
+/** Reads the assigned-ip tag's value (pure). */
+export function toAssignedIpTag(value: string | undefined): AssignedIpTag | undefined {
+  if (value === undefined) return undefined;
+  return { value, proves: value !== 'false', ip: /^\d{1,3}(\.\d{1,3}){3}$/.test(value) ? value : undefined };
 }
 
 /** An ENI we created for this instance that is attached to nothing. */
@@ -69,12 +84,6 @@ export interface ActualState {
   guestCommand?: GuestCommandState | undefined;
 }
 
-/**
- * The latest guest-document invocation on an instance: still running (`in-flight`: Pending, InProgress, Delayed),
- * `succeeded`, `failed` (any other final status), or `none` (never ran there).
- */
-export type GuestCommandState = 'in-flight' | 'succeeded' | 'failed' | 'none';
-
 /** Normalises one SDK Address. */
 export function toAddressView(a: Address): AddressView {
   const tags = tagRecord(a.Tags);
@@ -87,9 +96,7 @@ export function toAddressView(a: Address): AddressView {
     managed: tags[TAG.managed] === 'true',
     instanceTag: tags[TAG.instanceId],
     pool: tags[TAG.pool],
-    assignedIp: tags[TAG.assignedIp] !== undefined && tags[TAG.assignedIp] !== 'false',
-    assignedIpTag: tags[TAG.assignedIp],
-    assignedIpAt: /^\d{1,3}(\.\d{1,3}){3}$/.test(tags[TAG.assignedIp] ?? '') ? tags[TAG.assignedIp] : undefined,
+    assignedIpTag: toAssignedIpTag(tags[TAG.assignedIp]),
   };
 }
 
@@ -114,7 +121,7 @@ export function toActual(instanceId: string, instance: Instance | undefined, add
         subnetId: n.SubnetId,
         privateIps: [...primary, ...secondaries].filter((ip) => ip !== ''),
         // Auto-assigned public IPs belong to Amazon ("amazon" owner) and give way to an EIP: not foreign.
-        otherPublicIps: ips
+        ipsWithForeignPublicIp: ips
           .filter(
             (p) =>
               p.Association?.PublicIp && p.Association.IpOwnerId !== 'amazon' && !eipIps.has(p.Association.PublicIp),

@@ -2,21 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Ec2Port } from '../aws/ec2-port';
 import type { SsmPort } from '../aws/ssm-port';
 import type { Config } from '../config';
-import { isAgentNotRegistered, isRetryLater } from '../errors';
 import { logger } from '../logger';
 import { TAG } from '../tags';
 import { desiredFromTags } from './desired';
-import { executePlan, type Outcome } from './execute';
+import { executePlan, type ActionResult } from './execute';
 import { type ActualState, observe, observeLeftoverEnis } from './observe';
-import {
-  type Action,
-  CLOUD_KINDS,
-  type PlanContext,
-  type PlanResult,
-  planInstance,
-  statusValue,
-  type TypeLimits,
-} from './plan';
+import { type Action, type PlanContext, type PlanResult, planInstance, type TypeLimits } from './plan';
+import { guestCommandState, statusAfterRun } from './status';
 
 /** What the reconciler needs; built once per process. */
 export interface ReconcileDeps {
@@ -46,13 +38,11 @@ export interface ReconcileOutcome {
   wanted: number;
   /** Status tag value after this run (undefined: no status is kept for this instance). */
   status: string | undefined;
-  outcomes: Outcome[];
+  /** Each executed action and how it went, in execution order. */
+  results: ActionResult[];
   /** Set when the job should be retried later (SQS redelivery); the reason. */
   retryLater: string | undefined;
 }
-
-/** Status after SendCommand answered InvalidInstanceId (the sweep looks for it). */
-export const AGENT_NOT_REGISTERED = 'pending: guest agent not registered yet';
 
 // Instance-type limits never change for a type: cache them for the life of the Lambda container.
 const typeCache = new Map<string, TypeLimits>();
@@ -94,7 +84,7 @@ async function typeLimits(instanceType: string, ec2: Ec2Port): Promise<TypeLimit
  * Observes one instance and plans it, reading the instance-type limits and the EIP quota only when the plan needs
  * them. No writes.
  */
-export async function planForInstance(
+export async function observeAndPlan(
   instanceId: string,
   deps: Pick<ReconcileDeps, 'ec2' | 'ssm' | 'config'>,
 ): Promise<{ actual: ActualState; plan: PlanResult }> {
@@ -107,7 +97,8 @@ export async function planForInstance(
     if (plan.missing.includes('quota')) ctx.quota = await eipQuota(deps.ec2);
     if (plan.missing.includes('limits')) ctx.limits = await typeLimits(actual.instanceType ?? '', deps.ec2);
     if (plan.missing.includes('guest-command')) {
-      actual.guestCommand = await deps.ssm.latestGuestCommand(instanceId, deps.config.guestDocumentName);
+      const invocation = await deps.ssm.latestGuestInvocation(instanceId, deps.config.guestDocumentName);
+      actual.guestCommand = guestCommandState(invocation);
     }
     plan = planInstance(desired, actual, ctx);
   }
@@ -132,14 +123,6 @@ function needsLeftoverEnis(actual: ActualState, plan: PlanResult): boolean {
   return !steady && actual.tags[TAG.status] !== undefined;
 }
 
-const ACQUIRE: ReadonlySet<Action['kind']> = new Set([
-  'assign-private-ips',
-  'create-eni',
-  'allocate',
-  'take-from-pool',
-  'associate',
-]);
-
 /**
  * Reconciles one instance: observe → desired → plan → execute → status. Level-based: it reads the world, not
  * the event, so duplicates and reordering are harmless.
@@ -149,15 +132,11 @@ export async function reconcileInstance(
   deps: ReconcileDeps,
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
-  const { actual, plan } = await planForInstance(instanceId, deps);
+  const { actual, plan } = await observeAndPlan(instanceId, deps);
   const guestEnabled = options.guest ?? true;
   const planned = plan.actions.filter((a) => a.kind !== 'write-status' && (guestEnabled || a.kind !== 'sync-guest'));
-  const plannedStatus = plan.actions.find((a) => a.kind === 'write-status');
   const current = actual.tags[TAG.status];
-  let status = plannedStatus?.kind === 'write-status' ? plannedStatus.value : current;
-  if (!guestEnabled && plan.actions.some((a) => a.kind === 'sync-guest')) {
-    status = `cloud ok ${plan.placed}/${plan.wanted}: guest sync skipped`;
-  }
+  const run = { current, guest: guestEnabled, dryRun: deps.config.dryRun, exists: actual.exists };
 
   const exec = {
     ec2: deps.ec2,
@@ -174,27 +153,7 @@ export async function reconcileInstance(
     planned.filter((a) => a.kind !== 'sync-guest'),
     exec,
   );
-  const failed = outcomes.filter((o) => o.result === 'failed');
-  let placed = plan.placed;
-  let retryLater: string | undefined;
-
-  // Associations that did not happen lower the count; the first failure's code explains the degradation.
-  const missed = outcomes.filter((o) => o.action.kind === 'associate' && o.result !== 'done').length;
-  const acquireFailure = failed.find((o) => ACQUIRE.has(o.action.kind));
-  if (!deps.config.dryRun && missed > 0) {
-    placed -= missed;
-    status = `degraded ${placed}/${plan.wanted}: ${acquireFailure?.error ?? 'association skipped'}`;
-  }
-  const removeFailure = failed.find((o) => CLOUD_KINDS.has(o.action.kind) && !ACQUIRE.has(o.action.kind));
-  if (removeFailure) {
-    retryLater = `${removeFailure.action.kind} failed: ${removeFailure.error}`;
-    status = `degraded ${placed}/${plan.wanted}: ${removeFailure.action.kind} ${removeFailure.error}`;
-  } else if (acquireFailure && isRetryLater(acquireFailure.cause)) {
-    retryLater = `${acquireFailure.action.kind} failed: ${acquireFailure.error}`;
-  }
-  // Right after launch DescribeInstances may not show the instance yet (eventual consistency): try again later.
-  // A job for an instance that never existed ends in the dead-letter queue after maxReceiveCount attempts.
-  if (!actual.exists && planned.every((a) => a.kind === 'noop')) retryLater = 'instance-not-found';
+  let { status, placed, retryLater } = statusAfterRun(plan, outcomes, run);
 
   const canTag = actual.exists && actual.state !== 'terminated';
   let written = current;
@@ -206,35 +165,24 @@ export async function reconcileInstance(
     // A failed write leaves the old value: the guest step below compares against what is really there.
     if (result?.result === 'done' || deps.config.dryRun) written = value;
   };
-  if (status !== undefined) status = statusValue(status);
   await writeStatus(status);
 
   if (guestActions.length > 0) {
-    const guestOutcomes = await executePlan(instanceId, guestActions, exec);
-    outcomes.push(...guestOutcomes);
-    const guestFailure = guestOutcomes.find((o) => o.result === 'failed');
-    if (guestFailure) {
-      failed.push(guestFailure);
-      // A second status write, only on this failure path: the command never ran, so no event will correct it.
-      if (isAgentNotRegistered(guestFailure.cause)) {
-        // Terminal for this job: retrying would hold the instance's FIFO group (and, across many agentless
-        // instances, the queue) for 5 x 12 minutes into the DLQ. The State Manager association runs the document
-        // when the agent registers, and the sweep sends a job once SSM shows the agent Online.
-        status = AGENT_NOT_REGISTERED;
-      } else {
-        status = statusValue(`guest failed: SendCommand ${guestFailure.error}`);
-        if (isRetryLater(guestFailure.cause)) retryLater = `sync-guest failed: ${guestFailure.error}`;
-      }
+    outcomes.push(...(await executePlan(instanceId, guestActions, exec)));
+    // A second status write, only when the command could not be sent: it never ran, so no event will correct it.
+    if (outcomes.some((o) => o.action.kind === 'sync-guest' && o.result === 'failed')) {
+      ({ status, placed, retryLater } = statusAfterRun(plan, outcomes, run));
       await writeStatus(status);
     }
   }
+  const failed = outcomes.filter((o) => o.result === 'failed' && o.action.kind !== 'write-status');
   const outcome: ReconcileOutcome = {
     instanceId,
     state: actual.state,
     placed,
     wanted: plan.wanted,
     status,
-    outcomes,
+    results: outcomes,
     retryLater,
   };
   logger.info('instance reconciled', {

@@ -4,7 +4,7 @@ import type { ReconcileOutcome } from './reconcile';
 /** Whether a reconcile ended because AWS throttled it (a thrown read, or a failed action), after the SDK's retries. */
 export function wasThrottled(outcome: ReconcileOutcome | undefined, thrown: unknown): boolean {
   if (thrown !== undefined) return isThrottling(thrown);
-  return outcome?.outcomes.some((o) => o.result === 'failed' && isThrottling(o.cause)) ?? false;
+  return outcome?.results.some((o) => o.result === 'failed' && isThrottling(o.cause)) ?? false;
 }
 
 /** First pause before reconciling a throttled instance again, and the cap of the exponential growth. */

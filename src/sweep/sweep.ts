@@ -7,7 +7,7 @@ import { logger } from '../logger';
 import { desiredFromTags } from '../reconcile/desired';
 import { toActual } from '../reconcile/observe';
 import { CLOUD_KINDS, planInstance } from '../reconcile/plan';
-import { AGENT_NOT_REGISTERED } from '../reconcile/reconcile';
+import { Status } from '../reconcile/status';
 import { TAG, tagRecord } from '../tags';
 
 /** One instance the sweep found out of sync, and why. */
@@ -115,7 +115,7 @@ export async function sweep(
   const agentless = new Set(
     drifted
       .filter((d) => d.drift === 'guest-not-confirmed')
-      .filter((d) => tagRecord(instances.get(d.instanceId)?.Tags)[TAG.status] === AGENT_NOT_REGISTERED)
+      .filter((d) => tagRecord(instances.get(d.instanceId)?.Tags)[TAG.status] === Status.agentPending())
       .map((d) => d.instanceId),
   );
   const online = agentless.size > 0 ? await ssm.onlineInstances([...agentless].sort()) : new Set<string>();

@@ -18,7 +18,7 @@ async function sendOther(w: World, instanceId: string, count: number): Promise<v
 }
 
 describe('Function: ssmAdapter', () => {
-  describe('Method: latestGuestCommand', () => {
+  describe('Method: latestGuestInvocation', () => {
     // A filtered ListCommandInvocations pages before it filters: newer invocations of other documents can fill the
     // first pages, which come back empty with a NextToken.
     it('follows NextToken past empty filtered pages to our newest invocation', async () => {
@@ -28,7 +28,7 @@ describe('Function: ssmAdapter', () => {
       await sendOther(world, id, 120);
       await world.region.idle();
       world.mark();
-      expect(await world.deps.ssm.latestGuestCommand(id, DOCUMENT)).toBe('succeeded');
+      expect(await world.deps.ssm.latestGuestInvocation(id, DOCUMENT)).toBe('Success');
       expect(world.since().reads).toEqual(Array(3).fill('ListCommandInvocations'));
     });
 
@@ -38,7 +38,7 @@ describe('Function: ssmAdapter', () => {
       await world.region.ssm('SendCommand', { DocumentName: DOCUMENT, InstanceIds: [id] });
       await world.region.idle();
       world.mark();
-      expect(await world.deps.ssm.latestGuestCommand(id, DOCUMENT)).toBe('succeeded');
+      expect(await world.deps.ssm.latestGuestInvocation(id, DOCUMENT)).toBe('Success');
       expect(world.since().reads).toEqual(['ListCommandInvocations']);
 
       const other = await world.launch('t3.micro', {});
@@ -47,7 +47,7 @@ describe('Function: ssmAdapter', () => {
       await world.region.idle();
       world.mark();
       // Beyond the bound, "none": reconcile then re-sends the guest document, which is idempotent.
-      expect(await world.deps.ssm.latestGuestCommand(other, DOCUMENT)).toBe('none');
+      expect(await world.deps.ssm.latestGuestInvocation(other, DOCUMENT)).toBeUndefined();
       expect(world.since().reads).toHaveLength(10);
     });
   });

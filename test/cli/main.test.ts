@@ -78,6 +78,18 @@ describe('Function: main (CLI)', () => {
     expect(world.region.calls.some((c) => c.action === 'SendCommand')).toBe(false);
   });
 
+  // Quota 5 with one foreign EIP: 4 fit. The shortfall and its cause must survive --no-guest, and the exit code
+  // must say that fewer than n were placed.
+  it('reconcile --no-guest keeps a degraded status and exits 1 when fewer than n were placed', async () => {
+    world = await makeWorld({ eipQuota: 5 });
+    await world.region.ec2('AllocateAddress', { Domain: 'vpc' });
+    const id = await world.launch('m5.large', { 'eip-count': '8' });
+    const r = await run(['reconcile', id, '--no-guest'], world);
+    expect(r.out).toContain(`reconciled ${id} (running): 4/8, status "degraded 4/8: AddressLimitExceeded"`);
+    expect(r.code).toBe(1);
+    expect((await world.tags(id))['eip-autopilot:status']).toBe('degraded 4/8: AddressLimitExceeded');
+  });
+
   it('status shows a table of managed instances', async () => {
     world = await makeWorld();
     const id = await world.launch('t3.medium', { 'eip-count': '1' });

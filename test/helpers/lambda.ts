@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { lambdaContext } from '#local/deployment';
+import { lambdaContext } from '#local/deployment/context';
 import type { RegionOptions } from '#local/region/model/index';
 import { FifoQueue, LocalSqs } from '#local/sqs-fifo';
 import { makeWorld, type World } from '#local/world';

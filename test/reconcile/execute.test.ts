@@ -15,7 +15,7 @@ import { ec2Adapter } from '#src/aws/ec2-port';
 import { ssmAdapter } from '#src/aws/ssm-port';
 import { eniClientToken, type ExecuteDeps, executePlan, mapLimit } from '#src/reconcile/execute';
 import type { Action } from '#src/reconcile/plan';
-import { ID } from '../helpers/world';
+import { ID } from '../helpers/actual';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
@@ -38,7 +38,7 @@ afterEach(() => {
 const allocate: Action = {
   kind: 'allocate',
   ref: 'new-0',
-  assignedIp: true,
+  ipIsOurs: true,
   target: { eniId: 'eni-0', privateIp: '10.0.0.11' },
   reason: 'address-without-eip',
 };
@@ -46,7 +46,7 @@ const associate: Action = {
   kind: 'associate',
   allocation: { ref: 'new-0' },
   target: { eniId: 'eni-0', privateIp: '10.0.0.11' },
-  assignedIp: true,
+  ipIsOurs: true,
   fromPool: false,
   reason: 'address-without-eip',
 };

@@ -39,7 +39,7 @@ describe('Function: toActual', () => {
       },
       [],
     );
-    expect(actual.enis.map((e) => [e.eniId, e.managed, e.privateIps, e.otherPublicIps])).toEqual([
+    expect(actual.enis.map((e) => [e.eniId, e.managed, e.privateIps, e.ipsWithForeignPublicIp])).toEqual([
       ['eni-a', false, ['10.0.0.9', '10.0.0.20', '10.0.0.100'], ['10.0.0.9']],
       ['eni-b', true, ['10.0.1.5'], []],
     ]);

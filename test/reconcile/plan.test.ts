@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from '#src/reconcile/desired';
-import type { GuestCommandState } from '#src/reconcile/observe';
+import { type GuestCommandState, toAssignedIpTag } from '#src/reconcile/observe';
 import { type Action, type PlanContext, planInstance } from '#src/reconcile/plan';
-import { actual, address, eni, placedAt } from '../helpers/world';
+import { actual, address, eni, placedAt } from '../helpers/actual';
 
 const t3medium = { instanceType: 't3.medium', maxEnis: 3, ipv4PerEni: 6 };
 const t3micro = { instanceType: 't3.micro', maxEnis: 2, ipv4PerEni: 2 };
@@ -92,12 +92,12 @@ describe('Function: planInstance', () => {
       const plan = planInstance(want(1), actual(), ctx({ limits: undefined }));
       expect(plan.missing).toEqual([]);
       expect(plan.actions).toEqual([
-        { kind: 'allocate', ref: 'new-0', assignedIp: false, reason: 'address-without-eip' },
+        { kind: 'allocate', ref: 'new-0', ipIsOurs: false, reason: 'address-without-eip' },
         {
           kind: 'associate',
           allocation: { ref: 'new-0' },
           target: { eniId: 'eni-0', privateIp: '10.0.0.10' },
-          assignedIp: false,
+          ipIsOurs: false,
           fromPool: false,
           reason: 'address-without-eip',
         },
@@ -137,9 +137,9 @@ describe('Function: planInstance', () => {
           { eniId: 'eni-0', newIp: 1 },
         ],
       );
-      expect(
-        plan.actions.filter((a) => a.kind === 'allocate').map((a) => a.kind === 'allocate' && a.assignedIp),
-      ).toEqual([false, true, true]);
+      expect(plan.actions.filter((a) => a.kind === 'allocate').map((a) => a.kind === 'allocate' && a.ipIsOurs)).toEqual(
+        [false, true, true],
+      );
     });
 
     it('uses existing secondaries before assigning new ones', () => {
@@ -197,8 +197,8 @@ describe('Function: planInstance', () => {
   describe('steady state and scale down', () => {
     const three = () => [
       placedAt('eni-0', '10.0.0.10'),
-      placedAt('eni-0', '10.0.0.11', { assignedIp: true }),
-      placedAt('eni-0', '10.0.0.12', { assignedIp: true }),
+      placedAt('eni-0', '10.0.0.11', { assignedIpTag: toAssignedIpTag('true') }),
+      placedAt('eni-0', '10.0.0.12', { assignedIpTag: toAssignedIpTag('true') }),
     ];
     const threeIps = [eni(0, ['10.0.0.10', '10.0.0.11', '10.0.0.12'])];
 
@@ -319,7 +319,7 @@ describe('Function: planInstance', () => {
       const addrs = [
         placedAt('eni-0', '10.0.0.10'),
         placedAt('eni-1', '10.0.1.20'),
-        placedAt('eni-1', '10.0.1.21', { assignedIp: true }),
+        placedAt('eni-1', '10.0.1.21', { assignedIpTag: toAssignedIpTag('true') }),
       ];
       const plan = planInstance(want(1), actual({ enis, addresses: addrs }), ctx());
       expect(plan.actions.filter((a) => a.kind === 'delete-eni' || a.kind === 'unassign-private-ip')).toEqual([
@@ -337,7 +337,7 @@ describe('Function: planInstance', () => {
           kind: 'associate',
           allocation: { allocationId: spare.allocationId },
           target: { eniId: 'eni-0', privateIp: '10.0.0.10' },
-          assignedIp: false,
+          ipIsOurs: false,
           fromPool: false,
           reason: 'address-without-eip',
         },
@@ -429,7 +429,7 @@ describe('Function: planInstance', () => {
     });
 
     it('unassigns a free IP that a disassociated address of ours names as assigned by us, and releases the address', () => {
-      const spare = address({ assignedIp: true, assignedIpTag: '10.0.0.11', assignedIpAt: '10.0.0.11' });
+      const spare = address({ assignedIpTag: toAssignedIpTag('10.0.0.11') });
       const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
       const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
       expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
@@ -444,7 +444,7 @@ describe('Function: planInstance', () => {
     });
 
     it('puts that address back on that IP, still marked, when it is needed', () => {
-      const spare = address({ assignedIp: true, assignedIpTag: '10.0.0.11', assignedIpAt: '10.0.0.11' });
+      const spare = address({ assignedIpTag: toAssignedIpTag('10.0.0.11') });
       const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
       const plan = planInstance(want(2), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
       expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
@@ -452,25 +452,28 @@ describe('Function: planInstance', () => {
           kind: 'associate',
           allocation: { allocationId: spare.allocationId },
           target: { eniId: 'eni-0', privateIp: '10.0.0.11' },
-          assignedIp: true,
+          ipIsOurs: true,
           fromPool: false,
-          marker: '10.0.0.11',
+          assignedIpTag: '10.0.0.11',
           reason: 'address-without-eip',
         },
       ]);
     });
 
-    it('never unassigns a free IP that only an address with a legacy marker (no IP) could name', () => {
-      const spare = address({ assignedIp: true });
+    it('never unassigns a free IP that only an address with a legacy assigned-ip tag (no IP) could name', () => {
+      const spare = address({ assignedIpTag: toAssignedIpTag('true') });
       const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
       const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
       expect(kinds(plan.actions)).not.toContain('unassign-private-ip');
     });
 
-    it('drops the assigned-ip marker of a spare that lands on an IP we did not assign', () => {
-      const spare = address({ assignedIp: true });
+    it('drops the assigned-ip tag of a spare that lands on an IP we did not assign', () => {
+      const spare = address({ assignedIpTag: toAssignedIpTag('true') });
       const plan = planInstance(want(1), actual({ addresses: [spare] }), ctx());
-      expect(plan.actions.find((a) => a.kind === 'associate')).toMatchObject({ assignedIp: false, marker: 'true' });
+      expect(plan.actions.find((a) => a.kind === 'associate')).toMatchObject({
+        ipIsOurs: false,
+        assignedIpTag: 'true',
+      });
     });
   });
 
@@ -496,7 +499,7 @@ describe('Function: planInstance', () => {
     it('treats a public IP from another source on the instance as foreign', () => {
       const plan = planInstance(
         want(1),
-        actual({ enis: [eni(0, ['10.0.0.10', '10.0.0.11'], { otherPublicIps: ['10.0.0.10'] })] }),
+        actual({ enis: [eni(0, ['10.0.0.10', '10.0.0.11'], { ipsWithForeignPublicIp: ['10.0.0.10'] })] }),
         ctx(),
       );
       expect(plan.actions.find((a) => a.kind === 'associate')).toMatchObject({ target: { privateIp: '10.0.0.11' } });
@@ -530,14 +533,14 @@ describe('Function: planInstance', () => {
           kind: 'take-from-pool',
           allocationId: p.allocationId,
           pool: 'partners',
-          assignedIp: false,
+          ipIsOurs: false,
           reason: 'address-without-eip',
         },
         {
           kind: 'associate',
           allocation: { allocationId: p.allocationId },
           target: { eniId: 'eni-0', privateIp: '10.0.0.10' },
-          assignedIp: false,
+          ipIsOurs: false,
           fromPool: true,
           reason: 'address-without-eip',
         },
@@ -602,7 +605,10 @@ describe('Function: planInstance', () => {
     });
 
     it.each(['shutting-down', 'terminated'])('releases everything when %s, with no status and no IP undo', (state) => {
-      const addrs = [placedAt('eni-0', '10.0.0.10'), placedAt('eni-0', '10.0.0.11', { assignedIp: true })];
+      const addrs = [
+        placedAt('eni-0', '10.0.0.10'),
+        placedAt('eni-0', '10.0.0.11', { assignedIpTag: toAssignedIpTag('true') }),
+      ];
       const plan = planInstance(
         want(2),
         actual({ state, enis: [eni(0, ['10.0.0.10', '10.0.0.11'])], addresses: addrs }),

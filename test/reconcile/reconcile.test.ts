@@ -43,7 +43,7 @@ describe('Function: reconcileInstance (on the region model)', () => {
     world.mark();
     const second = await reconcileInstance(id, world.deps);
     expect(world.since()).toEqual({ reads: ['DescribeInstances', 'DescribeAddresses'], writes: [] });
-    expect(second.outcomes.map((o) => o.action.kind)).toEqual(['noop']);
+    expect(second.results.map((o) => o.action.kind)).toEqual(['noop']);
   });
 
   it('uses at most 2N+5 EC2 calls on a fresh instance (type limits cached)', async () => {
@@ -199,7 +199,7 @@ describe('Function: reconcileInstance (on the region model)', () => {
     await count('3');
     const again = await reconcileInstance(id, world.deps, { jobId: 'msg-3' });
     expect(again).toMatchObject({ placed: 3, wanted: 3, status: 'syncing 3/3', retryLater: undefined });
-    expect(again.outcomes.filter((o) => o.result === 'failed')).toEqual([]);
+    expect(again.results.filter((o) => o.result === 'failed')).toEqual([]);
     const instance = await world.deps.ec2.describeInstance(id);
     expect(instance?.NetworkInterfaces?.map((n) => n.Attachment?.DeviceIndex).sort()).toEqual([0, 1]);
   });
@@ -315,7 +315,7 @@ describe('Function: reconcileInstance (on the region model)', () => {
       expect(up).toMatchObject({ placed: 2, status: 'syncing 2/2' });
       expect(world.region.calls.filter((c) => c.action === 'AllocateAddress')).toHaveLength(3);
       world.mark();
-      expect((await reconcileInstance(id, world.deps)).outcomes.map((o) => o.action.kind)).toEqual(['noop']);
+      expect((await reconcileInstance(id, world.deps)).results.map((o) => o.action.kind)).toEqual(['noop']);
       expect(world.since().writes).toEqual([]);
       await world.region.ec2('DeleteTags', { Resources: [id], Tags: [{ Key: 'eip-count' }] });
       await converge(world, id);
@@ -509,7 +509,7 @@ describe('Function: reconcileInstance (on the region model)', () => {
     world.mark();
     const outcome = await reconcileInstance(id, { ...world.deps, config: { ...world.deps.config, dryRun: true } });
     expect(world.since().writes).toEqual([]);
-    expect(outcome.outcomes.every((o) => o.result === 'skipped')).toBe(true);
+    expect(outcome.results.every((o) => o.result === 'skipped')).toBe(true);
   });
 });
 

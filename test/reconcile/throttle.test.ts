@@ -10,7 +10,7 @@ const outcome = (cause?: Error): ReconcileOutcome => ({
   wanted: 1,
   status: undefined,
   retryLater: cause ? 'allocate failed' : undefined,
-  outcomes: cause
+  results: cause
     ? [{ action: { kind: 'allocate', ref: 'new-0', reason: 'address-without-eip' } as never, result: 'failed', cause }]
     : [],
 });

@@ -5,7 +5,7 @@ import type { Rng } from './rng';
 export type RegionEvent = EventBridgeEvent<string, Record<string, unknown>>;
 
 /** What the EC2 and SSM halves of the model share. */
-export interface Context {
+export interface RegionContext {
   account: string;
   region: string;
   /** Milliseconds since the epoch; injected so tests and the demo drive time. */

@@ -17,8 +17,8 @@ export class RegionError extends Error {
   }
 }
 
-/** Shorthand used throughout the model: `throw err('InvalidParameterValue', '...')`. */
-export function err(code: string, message: string, statusCode = 400): RegionError {
+/** Shorthand used throughout the model: `throw regionError('InvalidParameterValue', '...')`. */
+export function regionError(code: string, message: string, statusCode = 400): RegionError {
   return new RegionError(code, message, statusCode);
 }
 

@@ -1,5 +1,5 @@
 import type { Filter, Tag } from '@aws-sdk/client-ec2';
-import { err } from './errors';
+import { regionError } from './errors';
 
 /**
  * EC2 filter semantics: values of one filter are OR-ed, filters are AND-ed, values may use the `*` and `?`
@@ -45,9 +45,9 @@ export function compileFilters<T>(
   const checks: Predicate<T>[] = [];
   for (const filter of filters ?? []) {
     const name = filter.Name;
-    if (!name) throw err('InvalidParameterValue', 'The filter name must not be empty');
+    if (!name) throw regionError('InvalidParameterValue', 'The filter name must not be empty');
     const compiled = (filter.Values ?? []).map(compile);
-    if (compiled.length === 0) throw err('InvalidParameterValue', `The filter '${name}' has no values`);
+    if (compiled.length === 0) throw regionError('InvalidParameterValue', `The filter '${name}' has no values`);
     // Exact values go in a Set: the sweep filters on up to 1,000 instance ids at a time.
     const exact = new Set(compiled.filter((p): p is string => typeof p === 'string'));
     const globs = compiled.filter((p): p is RegExp => typeof p !== 'string');
@@ -68,7 +68,7 @@ export function compileFilters<T>(
       checks.push((item) => any(tags(item).values()));
     } else {
       const reader = readers[name];
-      if (!reader) throw err('InvalidParameterValue', `The filter '${name}' is invalid`);
+      if (!reader) throw regionError('InvalidParameterValue', `The filter '${name}' is invalid`);
       checks.push((item) => {
         const read = reader(item);
         if (read === undefined) return false;
@@ -99,14 +99,14 @@ export function decodeToken(token: string | undefined): number {
   } catch {
     // fall through to the error below
   }
-  throw err('InvalidParameterValue', `Invalid value '${token}' for NextToken`);
+  throw regionError('InvalidParameterValue', `Invalid value '${token}' for NextToken`);
 }
 
 /** Validates MaxResults against EC2's documented bounds for the action. */
 export function checkMaxResults(max: number | undefined, min: number, limit: number): number | undefined {
   if (max === undefined) return undefined;
   if (!Number.isInteger(max) || max < min || max > limit) {
-    throw err(
+    throw regionError(
       'InvalidParameterValue',
       `Value ( ${max} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${limit}.`,
     );

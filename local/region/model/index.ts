@@ -1,7 +1,7 @@
 import { RateLimits, type RateLimitOptions } from '../limits';
-import { type Context, eventTime, type RegionEvent } from './context';
+import { type RegionContext, eventTime, type RegionEvent } from './context';
 import { type Ec2Change, Ec2Model, type GuestNetwork } from './ec2';
-import { err, RegionError } from './errors';
+import { regionError, RegionError } from './errors';
 import { createRng } from './rng';
 import { type CommandRunner, type RunResult, SsmModel } from './ssm';
 
@@ -172,7 +172,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
   const executions: Region['executions'] = [];
   const limits = opts.rateLimits ? new RateLimits(opts.rateLimits, now) : undefined;
 
-  const ctx: Context = {
+  const ctx: RegionContext = {
     account: accountId,
     region: regionName,
     now,
@@ -238,13 +238,13 @@ export function createRegion(opts: RegionOptions = {}): Region {
     try {
       if (!known.includes(action)) {
         throw service === 'ec2'
-          ? err('InvalidAction', `The action ${action} is not valid for this web service.`)
-          : err('UnknownOperationException', `Unknown operation ${action}`);
+          ? regionError('InvalidAction', `The action ${action} is not valid for this web service.`)
+          : regionError('UnknownOperationException', `Unknown operation ${action}`);
       }
       if ((opts.throttleFraction ?? 0) > 0 && chaos.next() < (opts.throttleFraction ?? 0)) {
         throw service === 'ec2'
-          ? err('RequestLimitExceeded', 'Request limit exceeded.', 503)
-          : err('ThrottlingException', 'Rate exceeded', 400);
+          ? regionError('RequestLimitExceeded', 'Request limit exceeded.', 503)
+          : regionError('ThrottlingException', 'Rate exceeded', 400);
       }
       limits?.take(service, action, input);
       ec2.settle();
@@ -258,7 +258,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
       record.ok = false;
       record.error = e instanceof Error ? e.name : 'InternalError';
       if (!(e instanceof RegionError))
-        throw err('InternalError', `Internal error in the local region: ${(e as Error).message}`, 500);
+        throw regionError('InternalError', `Internal error in the local region: ${(e as Error).message}`, 500);
       throw e;
     }
   }

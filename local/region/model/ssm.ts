@@ -24,8 +24,8 @@ import type {
   UpdateDocumentResult,
 } from '@aws-sdk/client-ssm';
 import { parse as parseYaml } from 'yaml';
-import type { Context } from './context';
-import { err } from './errors';
+import type { RegionContext } from './context';
+import { regionError } from './errors';
 import { decodeToken, encodeToken } from './filters';
 
 /** Result of running one script on one instance. */
@@ -132,36 +132,44 @@ const RUN_SHELL_SCRIPT: ParsedDocument = {
 
 function parseDocument(content: string, format: string): ParsedDocument {
   if (Buffer.byteLength(content, 'utf8') > MAX_DOCUMENT_BYTES) {
-    throw err('MaxDocumentSizeExceeded', 'Content exceeds the maximum document size of 64 KB.');
+    throw regionError('MaxDocumentSizeExceeded', 'Content exceeds the maximum document size of 64 KB.');
   }
   let raw: unknown;
   try {
     raw = format === 'YAML' ? parseYaml(content) : JSON.parse(content);
   } catch (e) {
-    throw err('InvalidDocumentContent', `Document content is not valid ${format}: ${(e as Error).message}`);
+    throw regionError('InvalidDocumentContent', `Document content is not valid ${format}: ${(e as Error).message}`);
   }
   const doc = raw as { schemaVersion?: unknown; description?: unknown; parameters?: unknown; mainSteps?: unknown };
-  if (!doc || typeof doc !== 'object') throw err('InvalidDocumentContent', 'Document content must be an object');
+  if (!doc || typeof doc !== 'object')
+    throw regionError('InvalidDocumentContent', 'Document content must be an object');
   if (doc.schemaVersion !== '2.2')
-    throw err('InvalidDocumentContent', 'Only schemaVersion 2.2 Command documents are modelled');
+    throw regionError('InvalidDocumentContent', 'Only schemaVersion 2.2 Command documents are modelled');
   if (!Array.isArray(doc.mainSteps) || doc.mainSteps.length === 0)
-    throw err('InvalidDocumentContent', 'mainSteps must be a non-empty list');
+    throw regionError('InvalidDocumentContent', 'mainSteps must be a non-empty list');
   const steps = doc.mainSteps.map((step: unknown, i: number) => {
     const s = step as { action?: unknown; name?: unknown; inputs?: { runCommand?: unknown } };
     if (s.action !== 'aws:runShellScript') {
-      throw err('InvalidDocumentContent', `Step ${i}: only aws:runShellScript is modelled, got ${String(s.action)}`);
+      throw regionError(
+        'InvalidDocumentContent',
+        `Step ${i}: only aws:runShellScript is modelled, got ${String(s.action)}`,
+      );
     }
-    if (typeof s.name !== 'string' || s.name === '') throw err('InvalidDocumentContent', `Step ${i}: name is required`);
+    if (typeof s.name !== 'string' || s.name === '')
+      throw regionError('InvalidDocumentContent', `Step ${i}: name is required`);
     const run = s.inputs?.runCommand;
     const lines = typeof run === 'string' ? [run] : run;
     if (!Array.isArray(lines) || !lines.every((l) => typeof l === 'string')) {
-      throw err('InvalidDocumentContent', `Step ${s.name}: inputs.runCommand must be a string or a list of strings`);
+      throw regionError(
+        'InvalidDocumentContent',
+        `Step ${s.name}: inputs.runCommand must be a string or a list of strings`,
+      );
     }
     return { name: s.name, script: lines.join('\n') };
   });
   const parameters = (doc.parameters ?? {}) as Record<string, DocParameter>;
   if (typeof parameters !== 'object' || Array.isArray(parameters))
-    throw err('InvalidDocumentContent', 'parameters must be an object');
+    throw regionError('InvalidDocumentContent', 'parameters must be an object');
   return {
     schemaVersion: '2.2',
     description: typeof doc.description === 'string' ? doc.description : undefined,
@@ -186,7 +194,7 @@ export class SsmModel {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: RegionContext,
     private readonly instances: InstanceView,
     private readonly agentDelayMs: number,
     private runner: CommandRunner,
@@ -220,7 +228,7 @@ export class SsmModel {
 
   private doc(name: string | undefined): DocumentRec {
     const doc = name ? this.documents.get(name) : undefined;
-    if (!doc) throw err('InvalidDocument', `Document with name ${name ?? ''} does not exist.`);
+    if (!doc) throw regionError('InvalidDocument', `Document with name ${name ?? ''} does not exist.`);
     return doc;
   }
 
@@ -233,7 +241,8 @@ export class SsmModel {
           ? latest
           : Number(wanted);
     const version = Number.isInteger(number) ? doc.versions[number - 1] : undefined;
-    if (!version) throw err('InvalidDocumentVersion', `Document version ${wanted} of ${doc.name} does not exist.`);
+    if (!version)
+      throw regionError('InvalidDocumentVersion', `Document version ${wanted} of ${doc.name} does not exist.`);
     return { version, number };
   }
 
@@ -267,11 +276,11 @@ export class SsmModel {
   CreateDocument(input: CreateDocumentRequest): CreateDocumentResult {
     const name = input.Name ?? '';
     if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(name) || /^(aws|amazon|amzn)/i.test(name)) {
-      throw err('ValidationException', `Document name '${name}' is invalid or reserved.`);
+      throw regionError('ValidationException', `Document name '${name}' is invalid or reserved.`);
     }
-    if (this.documents.has(name)) throw err('DocumentAlreadyExists', 'Document with same name already exists.');
+    if (this.documents.has(name)) throw regionError('DocumentAlreadyExists', 'Document with same name already exists.');
     if ((input.DocumentType ?? 'Command') !== 'Command')
-      throw err('InvalidDocumentType', 'Only Command documents are modelled');
+      throw regionError('InvalidDocumentType', 'Only Command documents are modelled');
     const format = (input.DocumentFormat ?? 'JSON') as 'JSON' | 'YAML';
     const content = input.Content ?? '';
     const parsed = parseDocument(content, format);
@@ -303,14 +312,17 @@ export class SsmModel {
       input.DocumentVersion !== '$LATEST' &&
       input.DocumentVersion !== String(latest)
     ) {
-      throw err('InvalidDocumentVersion', 'The document version must be $LATEST or the latest version number.');
+      throw regionError('InvalidDocumentVersion', 'The document version must be $LATEST or the latest version number.');
     }
     const format = (input.DocumentFormat ?? 'JSON') as 'JSON' | 'YAML';
     const content = input.Content ?? '';
     const parsed = parseDocument(content, format);
     const hash = hashOf(content);
     if (doc.versions.some((v) => v.hash === hash))
-      throw err('DuplicateDocumentContent', 'The content of the association document matches another document.');
+      throw regionError(
+        'DuplicateDocumentContent',
+        'The content of the association document matches another document.',
+      );
     // Like AWS, a new version does not become the default: UpdateDocumentDefaultVersion does that.
     const version: DocVersion = {
       content,
@@ -369,7 +381,8 @@ export class SsmModel {
     given: Record<string, string[]>,
   ): { name: string; script: string; env: Record<string, string> }[] {
     for (const key of Object.keys(given)) {
-      if (!parsed.parameters[key]) throw err('InvalidParameters', `Parameter "${key}" is not defined in the document.`);
+      if (!parsed.parameters[key])
+        throw regionError('InvalidParameters', `Parameter "${key}" is not defined in the document.`);
     }
     const values = new Map<string, string>();
     const env: Record<string, string> = {};
@@ -377,10 +390,11 @@ export class SsmModel {
       const list =
         given[name] ??
         (p.default === undefined ? undefined : Array.isArray(p.default) ? p.default.map(String) : [String(p.default)]);
-      if (list === undefined) throw err('InvalidParameters', `Parameter "${name}" is required but was not given.`);
+      if (list === undefined)
+        throw regionError('InvalidParameters', `Parameter "${name}" is required but was not given.`);
       const value = list.join('\n');
       if (p.allowedPattern && !list.every((v) => new RegExp(p.allowedPattern as string).test(v))) {
-        throw err(
+        throw regionError(
           'InvalidParameters',
           `Parameter "${name}" "${value}" failed to satisfy constraint: allowedPattern ${p.allowedPattern}`,
         );
@@ -403,14 +417,14 @@ export class SsmModel {
   SendCommand(input: SendCommandRequest): SendCommandResult {
     const ids = input.InstanceIds ?? [];
     if (input.Targets && input.Targets.length > 0)
-      throw err('InvalidParameters', 'Targets are not modelled by the local region: use InstanceIds');
-    if (ids.length === 0) throw err('ValidationException', 'InstanceIds must contain at least one instance id');
-    if (ids.length > 50) throw err('ValidationException', 'InstanceIds must contain at most 50 instance ids');
+      throw regionError('InvalidParameters', 'Targets are not modelled by the local region: use InstanceIds');
+    if (ids.length === 0) throw regionError('ValidationException', 'InstanceIds must contain at least one instance id');
+    if (ids.length > 50) throw regionError('ValidationException', 'InstanceIds must contain at most 50 instance ids');
     const { parsed, version } = this.resolveDocument(input.DocumentName, input.DocumentVersion);
     const steps = this.render(parsed, (input.Parameters ?? {}) as Record<string, string[]>);
     const offline = ids.filter((id) => !this.online(id));
     if (offline.length > 0) {
-      throw err(
+      throw regionError(
         'InvalidInstanceId',
         `Instances [[${offline.join(', ')}]] not in a valid state for account ${this.ctx.account}`,
       );
@@ -546,16 +560,16 @@ export class SsmModel {
     const cmd = input.CommandId ? this.commands.get(input.CommandId) : undefined;
     const inv = input.InstanceId ? cmd?.invocations.get(input.InstanceId) : undefined;
     if (!cmd || !inv)
-      throw err(
+      throw regionError(
         'InvocationDoesNotExist',
         'The command ID and instance ID you specified did not match any invocations.',
       );
     let plugin: PluginRec | undefined;
     if (input.PluginName) {
       plugin = inv.plugins.find((p) => p.name === input.PluginName);
-      if (!plugin) throw err('InvalidPluginName', `The plugin name ${input.PluginName} is not valid.`);
+      if (!plugin) throw regionError('InvalidPluginName', `The plugin name ${input.PluginName} is not valid.`);
     } else if (inv.plugins.length > 1) {
-      throw err('InvalidPluginName', 'The document has several steps: a PluginName is required.');
+      throw regionError('InvalidPluginName', 'The document has several steps: a PluginName is required.');
     } else {
       plugin = inv.plugins[0];
     }
@@ -585,9 +599,9 @@ export class SsmModel {
   ListCommandInvocations(input: ListCommandInvocationsRequest): ListCommandInvocationsResult {
     const max = input.MaxResults ?? 50;
     if (!Number.isInteger(max) || max < 1 || max > 50)
-      throw err('ValidationException', 'MaxResults must be between 1 and 50');
+      throw regionError('ValidationException', 'MaxResults must be between 1 and 50');
     if (input.CommandId && !this.commands.has(input.CommandId))
-      throw err('InvalidCommandId', `Command ${input.CommandId} does not exist.`);
+      throw regionError('InvalidCommandId', `Command ${input.CommandId} does not exist.`);
     const keep = invocationFilter(input.Filters ?? []);
     const scanned: { cmd: CommandRec; inv: InvocationRec }[] = [];
     // Newest first, as SSM lists them.
@@ -641,13 +655,13 @@ export class SsmModel {
   DescribeInstanceInformation(input: DescribeInstanceInformationRequest): DescribeInstanceInformationResult {
     const max = input.MaxResults ?? 50;
     if (!Number.isInteger(max) || max < 5 || max > 50)
-      throw err('ValidationException', 'MaxResults must be between 5 and 50');
+      throw regionError('ValidationException', 'MaxResults must be between 5 and 50');
     const wanted = new Map<string, string[]>();
     for (const f of input.Filters ?? []) wanted.set(f.Key ?? '', f.Values ?? []);
     for (const f of input.InstanceInformationFilterList ?? []) wanted.set(f.key ?? '', f.valueSet ?? []);
     for (const key of wanted.keys()) {
       if (!['InstanceIds', 'PingStatus', 'PlatformTypes', 'ResourceType'].includes(key)) {
-        throw err(
+        throw regionError(
           'InvalidInstanceInformationFilterValue',
           `The filter key ${key} is not modelled by the local region.`,
         );
@@ -715,11 +729,11 @@ function invocationFilter(filters: { key?: string; value?: string }[]): (cmd: Co
       case 'InvokedAfter':
       case 'InvokedBefore': {
         const at = Date.parse(value);
-        if (Number.isNaN(at)) throw err('ValidationException', `${key} must be a date-time, not "${value}"`);
+        if (Number.isNaN(at)) throw regionError('ValidationException', `${key} must be a date-time, not "${value}"`);
         return key === 'InvokedAfter' ? (cmd) => cmd.requested.getTime() >= at : (cmd) => cmd.requested.getTime() <= at;
       }
       default:
-        throw err('InvalidFilterKey', `The filter key ${String(key)} is not valid.`);
+        throw regionError('InvalidFilterKey', `The filter key ${String(key)} is not valid.`);
     }
   });
   return (cmd, status) => tests.every((t) => t(cmd, status));

@@ -11,7 +11,7 @@ export function eni(deviceIndex: number, privateIps: string[], extra: Partial<En
     managed: deviceIndex > 0,
     subnetId: 'subnet-1',
     privateIps,
-    otherPublicIps: [],
+    ipsWithForeignPublicIp: [],
     ...extra,
   };
 }
@@ -28,10 +28,8 @@ export function address(extra: Partial<AddressView> = {}): AddressView {
     managed: true,
     instanceTag: ID,
     pool: undefined,
-    assignedIp: false,
     // A marked address without a recorded IP carries the tag value of versions that did not record it.
-    assignedIpTag: extra.assignedIp ? 'true' : undefined,
-    assignedIpAt: undefined,
+    assignedIpTag: undefined,
     ...extra,
   };
 }
