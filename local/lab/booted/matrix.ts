@@ -96,6 +96,8 @@ export class StackSession {
    */
   private managerUntil = 0;
   private removalsDuringManager: string[] = [];
+  /** Kernel changes `ip monitor` saw (see startMonitor), for the no-change run. */
+  private kernelChanges: string[] = [];
   private bootMs = 0;
 
   private constructor(
@@ -232,15 +234,22 @@ export class StackSession {
   }
 
   private async noChange(): Promise<CellResult> {
+    this.kernelChanges = [];
     const r = await this.sync(['--json']);
+    // Netlink notifications are asynchronous: give the last ones time to arrive.
+    await sleep(500);
+    const seen = this.kernelChanges;
     let writes = -1;
     try {
       writes = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { writes?: number }).writes ?? -1;
     } catch {
       // Not JSON: reported below.
     }
-    const pass = r.code === 0 && writes === 0;
-    return { stack: this.stack.id, event: 'no-change', pass, note: `exit ${r.code}, ${writes} kernel writes` };
+    const pass = r.code === 0 && writes === 0 && seen.length === 0;
+    const note =
+      `exit ${r.code}, ${writes} kernel writes reported, ${seen.length} seen by ip monitor` +
+      (seen.length ? `: ${seen.slice(0, 3).join('; ')}` : '');
+    return { stack: this.stack.id, event: 'no-change', pass, note };
   }
 
   /** Waits for the next DHCP renewal of eth0 (its lease file is rewritten), then checks every EIP. */
@@ -415,12 +424,16 @@ export class StackSession {
    * guest-sync run holds /run/eip-autopilot/lock, is counted against us.
    */
   private startMonitor(): void {
-    const child = spawn('ip', ['-n', this.lab.guestNs, '-o', 'monitor', 'address', 'route'], {
+    const child = spawn('ip', ['-n', this.lab.guestNs, '-o', 'monitor', 'address', 'route', 'rule'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     this.monitor = child;
     const primaries = () => new Set(this.inst.enis.map((e) => e.privateIps[0]));
     createInterface({ input: child.stdout }).on('line', (line) => {
+      // Any address/route/rule change except a DHCP client's own lease work (renewals refresh lifetimes).
+      if (!/ dynamic |proto dhcp|^(Deleted )?(local|broadcast|multicast|fe80|ff00)|inet6/.test(line)) {
+        this.kernelChanges.push(line.replace(/\s+/g, ' '));
+      }
       if (!line.startsWith('Deleted')) return;
       const addr = /inet (\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(line);
       const isPrimary = addr && addr[2] !== '32' && primaries().has(addr[1] ?? '');

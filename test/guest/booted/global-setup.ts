@@ -45,7 +45,7 @@ export default function setup(project: TestProject): () => void {
       `(${parallel} in parallel). Each cell: pass/FAIL and the seconds from the ` +
       `event until every EIP egressed again (targets: ≤ ${TARGETS.repairMs / 1000} s after a manager event, ` +
       `attach/detach or boot; ≤ ${TARGETS.timerMs / 1000} s for \`timer\`; \`boot\` shows the boot time; ` +
-      '`no-change` must make 0 kernel writes).';
+      '`no-change` must make 0 kernel writes, as reported and as seen by `ip monitor`).';
     const table = matrixMarkdown(results, STACKS, meta);
     writeFileSync(DOC, `${doc.slice(0, a + START.length)}\n\n${table}\n\n${doc.slice(b)}`);
     // The repository's formatter has the last word on the Markdown (lint checks it).
