@@ -314,7 +314,7 @@ class LabImpl implements Lab {
   }
 
   async resetGuest(): Promise<void> {
-    for (const port of [...this.dhcpServers.keys()]) this.stopDhcp(port);
+    for (const port of [...this.dhcpServers.keys()]) await this.stopDhcp(port);
     await run('ip', ['netns', 'del', this.guestNs]);
     await this.buildGuestNs();
     await this.apply(this.instance);
@@ -325,8 +325,8 @@ class LabImpl implements Lab {
   }
 
   /** Starts (or restarts, when its ENI changed) the DHCP server of each ENI port; stops those of detached ENIs. */
-  private syncDhcp(ports: Map<string, LabEni>): void {
-    for (const port of [...this.dhcpServers.keys()]) if (!ports.has(port)) this.stopDhcp(port);
+  private async syncDhcp(ports: Map<string, LabEni>): Promise<void> {
+    for (const port of [...this.dhcpServers.keys()]) if (!ports.has(port)) await this.stopDhcp(port);
     for (const [port, eni] of ports) {
       const [net = '', len = '32'] = eni.subnetCidr.split('/');
       const mask = intToIpv4(len === '0' ? 0 : (0xffffffff << (32 - Number(len))) >>> 0);
@@ -350,23 +350,46 @@ class LabImpl implements Lab {
       const config = args.join(' ');
       const current = this.dhcpServers.get(port);
       if (current?.config === config && current.child.exitCode === null) continue;
-      if (current) this.stopDhcp(port);
-      const child = spawnChild('ip', ['netns', 'exec', this.vpcNs, DNSMASQ, ...args], { stdio: 'ignore' });
+      // The old server must be gone first: the new one binds the same port-67 socket on the same interface.
+      if (current) await this.stopDhcp(port);
+      const child = spawnChild('ip', ['netns', 'exec', this.vpcNs, DNSMASQ, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       this.children.add(child);
       this.dhcpServers.set(port, { child, config });
+      // Ready once it says its DHCP socket is bound; a guest booting sooner would send its DISCOVERs to no one.
+      await new Promise<void>((ok, fail) => {
+        let log = '';
+        const timer = setTimeout(() => fail(new Error(`dnsmasq on ${port} did not start: ${log}`)), 10_000);
+        child.stderr?.on('data', (d: Buffer) => {
+          log += d.toString();
+          if (log.includes('sockets bound exclusively')) {
+            clearTimeout(timer);
+            ok();
+          }
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          fail(new Error(`dnsmasq on ${port} exited (${code}): ${log}`));
+        });
+      });
     }
   }
 
-  private stopDhcp(port: string): void {
+  private async stopDhcp(port: string): Promise<void> {
     const server = this.dhcpServers.get(port);
     this.dhcpServers.delete(port);
     if (!server) return;
     this.children.delete(server.child);
+    const { child } = server;
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
     try {
-      if (server.child.pid && server.child.exitCode === null) process.kill(server.child.pid, 'SIGKILL');
+      process.kill(child.pid, 'SIGKILL');
     } catch {
-      // Already gone.
+      return;
     }
+    await exited;
   }
 
   private writeState(): void {
@@ -469,7 +492,7 @@ class LabImpl implements Lab {
     }
     await this.ipBatch(this.vpcNs, router);
     if (this.opts.dhcp) {
-      this.syncDhcp(wanted);
+      await this.syncDhcp(wanted);
       await this.writeFirewall();
       this.writeState();
       return;
