@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The booted-guest matrix has its own config (vitest.booted.config.ts): parallel stacks, longer timeouts.
+    exclude: ['test/guest/booted/**', 'node_modules/**'],
     // Network-namespace labs are slow to build and share kernel state: never run test files in parallel.
     fileParallelism: false,
     testTimeout: 60_000,
