@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AddressRow, type Deployment, startDeployment, type Trace } from '#local/deployment';
+import { ec2Changes } from '#local/region/calls';
 import { describeLab } from '../helpers/lab-gate';
 
 const pairs = (rows: AddressRow[]) => rows.map((r) => `${r.publicIp}>${r.privateIp}@${r.eniId}`);
-const WRITE = /^(?!Describe|Get|List)/;
 
 describeLab('End to end: duplicates, a missed event, stop/start', () => {
   let d: Deployment;
@@ -24,11 +24,7 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
 
   const stateOf = async (id: string) =>
     (await d.region.ec2('DescribeInstances', { InstanceIds: [id] })).Reservations?.[0]?.Instances?.[0]?.State?.Name;
-  const ec2WritesSince = (mark: number) =>
-    d.region.calls
-      .slice(mark)
-      .filter((c) => c.service === 'ec2' && c.ok && WRITE.test(c.action) && c.action !== 'CreateTags')
-      .map((c) => c.action);
+  const ec2WritesSince = (mark: number) => ec2Changes(d.region.calls.slice(mark));
   const expectEgress = (rows: AddressRow[]) =>
     expect(rows.map((r) => [r.guestDevice !== '', r.egress])).toEqual(rows.map((r) => [true, r.publicIp]));
 
