@@ -1,15 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clearCaches, type ReconcileDeps, reconcileInstance } from '#src/reconcile/reconcile';
 import { manualClock } from '#local/region/model/index';
-import { DOCUMENT, killAfter, makeWorld, type World } from '#local/world';
+import { DOCUMENT, killAfter, type World } from '#local/world';
 import { recordGuestResult } from '#src/reconcile/guest-status';
+import { worldsPerTest } from '../helpers/worlds';
 
+const makeWorld = worldsPerTest();
 let world: World | undefined;
-afterEach(() => {
-  world?.mocks.restore();
-  world = undefined;
-  clearCaches();
-});
 
 async function converge(w: World, id: string) {
   const first = await reconcileInstance(id, w.deps);
@@ -514,11 +511,6 @@ describe('Function: reconcileInstance (on the region model)', () => {
 });
 
 describe('Function: reconcileInstance while the guest command is out (status syncing)', () => {
-  afterEach(() => {
-    world?.mocks.restore();
-    world = undefined;
-  });
-
   it('sends nothing while the command runs, and heals a lost invocation event to ok without a second command', async () => {
     // The agent picks the command up after 300 ms of real time: long enough for a duplicate job to arrive meanwhile.
     world = await makeWorld({ commandPickupMs: 300 });
