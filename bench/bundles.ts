@@ -37,7 +37,9 @@ function median(values: number[]): number {
 
 /** Milliseconds to `import()` the module at `file` in a fresh node process (node's own startup excluded). */
 function importTime(file: string): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const script =
+    `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); ` +
+    `process.stdout.write(String(performance.now() - t));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...HANDLER_ENV },

@@ -40,7 +40,8 @@ export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Pr
     DocumentType: 'Command',
     DocumentFormat: 'YAML',
     Content:
-      "schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: sync\n    inputs:\n      runCommand: ['true']\n",
+      "schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: sync\n    " +
+      "inputs:\n      runCommand: ['true']\n",
   });
   const events: { instanceId: string; status: string }[] = [];
   region.onEvent((e) => {

@@ -50,7 +50,8 @@
 #   2 IMDS unreachable, error or malformed answer: nothing was changed
 #   3 an ENI listed in IMDS is not ready (no interface with its MAC, device-number still 0): nothing was changed
 #   4 applying the change failed (ip -batch or networkd)  5 --verify found a mismatch
-#   6 another run holds the lock for too long             7 prerequisite missing (not root, bash < 4.4, no ip/curl/flock)
+#   6 another run holds the lock for too long
+#   7 prerequisite missing (not root, bash < 4.4, no ip/curl/flock)
 #   8 amazon-ec2-net-utils manages the interfaces and its state still differs from IMDS after its refresh
 #   9 run by SSM Run Command (AWS_SSM_INSTANCE_ID set) without SSM_Action: the agent is too old to pass parameters
 
@@ -172,7 +173,10 @@ check_ssm_agent() {
 parse_args() {
   [ $# -gt 0 ] || check_ssm_agent
   case "${SSM_DryRun:-false}" in true) DRY_RUN=true ;; false) ;; *) die 1 "bad SSM_DryRun" ;; esac
-  case "${SSM_Action:-sync}" in sync | install | uninstall) ACTION=${SSM_Action:-sync} ;; *) die 1 "bad SSM_Action" ;; esac
+  case "${SSM_Action:-sync}" in
+    sync | install | uninstall) ACTION=${SSM_Action:-sync} ;;
+    *) die 1 "bad SSM_Action" ;;
+  esac
   case "${SSM_Output:-text}" in text | json) OUTPUT=${SSM_Output:-text} ;; *) die 1 "bad SSM_Output" ;; esac
   VERIFY_URL=${SSM_VerifyUrl:-}
   while [ $# -gt 0 ]; do
@@ -269,7 +273,8 @@ read_imds() {
     valid_mac "$mac" || die 2 "IMDS mac is malformed value=$mac"
     ENI_MACS+=("$mac")
   done
-  [[ " ${ENI_MACS[*]} " == *" $PRIMARY_MAC "* ]] || die 2 "IMDS primary mac is not among the interfaces mac=$PRIMARY_MAC"
+  [[ " ${ENI_MACS[*]} " == *" $PRIMARY_MAC "* ]] ||
+    die 2 "IMDS primary mac is not among the interfaces mac=$PRIMARY_MAC"
   local -a paths=()
   for mac in "${ENI_MACS[@]}"; do
     base=network/interfaces/macs/$mac
@@ -292,7 +297,8 @@ read_imds() {
     imds_value "$base/subnet-ipv4-cidr-block"
     ENI_CIDR[$mac]=$VAL
     # No leading zeros: bash arithmetic would read "08" as a bad octal number.
-    [[ ${ENI_DEV[$mac]} =~ ^(0|[1-9][0-9]?)$ ]] || die 2 "IMDS device-number is malformed mac=$mac value=${ENI_DEV[$mac]}"
+    [[ ${ENI_DEV[$mac]} =~ ^(0|[1-9][0-9]?)$ ]] ||
+      die 2 "IMDS device-number is malformed mac=$mac value=${ENI_DEV[$mac]}"
     [[ ${ENI_CARD[$mac]} =~ ^(0|1[0-5]?|[2-9])$ ]] ||
       die 2 "IMDS network-card is malformed mac=$mac value=${ENI_CARD[$mac]}"
     [[ ${ENI_ID[$mac]} =~ ^eni-[0-9a-f]+$ ]] || die 2 "IMDS interface-id is malformed mac=$mac"
@@ -362,7 +368,11 @@ read_kernel() {
   while read -r -a fields; do
     dst=${fields[0]:-} via="" dev="" table=""
     for ((i = 1; i + 1 < ${#fields[@]}; i++)); do
-      case "${fields[$i]}" in via) via=${fields[i + 1]} ;; dev) dev=${fields[i + 1]} ;; table) table=${fields[i + 1]} ;; esac
+      case "${fields[$i]}" in
+        via) via=${fields[i + 1]} ;;
+        dev) dev=${fields[i + 1]} ;;
+        table) table=${fields[i + 1]} ;;
+      esac
     done
     in_range "$table" || continue
     CUR_ROUTES["$table $dst ${via:--} $dev"]=1
@@ -371,7 +381,9 @@ read_kernel() {
   MAIN_DEFAULT_DEVS=() ENI_OF_DEV=()
   for w in "${ENI_MACS[@]}"; do [ -z "${LINK_BY_MAC[$w]:-}" ] || ENI_OF_DEV[${LINK_BY_MAC[$w]}]=$w; done
   while read -r -a fields; do
-    for ((i = 1; i + 1 < ${#fields[@]}; i++)); do [ "${fields[$i]}" != dev ] || MAIN_DEFAULT_DEVS+=("${fields[i + 1]}"); done
+    for ((i = 1; i + 1 < ${#fields[@]}; i++)); do
+      [ "${fields[$i]}" != dev ] || MAIN_DEFAULT_DEVS+=("${fields[i + 1]}")
+    done
   done < <(ip -4 route show table main default)
   RECORDED=()
   if [ -f "$RECORD" ]; then
@@ -395,7 +407,9 @@ wait_for_enis() {
       slot=${owner["${ENI_CARD[$mac]}/${ENI_DEV[$mac]}"]}
       if [ -z "${LINK_BY_MAC[$mac]:-}" ]; then missing+=" $mac(no-interface)"
       # Two ENIs on one (card, device) slot: the one that is not the primary still reads a propagating 0.
-      elif [ "$mac" != "$PRIMARY_MAC" ] && [ "$slot" != " $mac" ]; then missing+=" $mac(device-number-${ENI_DEV[$mac]})"; fi
+      elif [ "$mac" != "$PRIMARY_MAC" ] && [ "$slot" != " $mac" ]; then
+        missing+=" $mac(device-number-${ENI_DEV[$mac]})"
+      fi
     done
     [ -z "$missing" ] && return 0
     [ "$SECONDS" -lt "$deadline" ] || die 3 "ENI not ready:$missing"
@@ -460,7 +474,9 @@ plan() {
       # ENI (DHCP on every ENI, equal metrics): then its addresses could leave through that ENI, where the VPC drops
       # them. Judged on the kernel at every run: give them table 10000 (card 0, device 0) as every other ENI has.
       guard=false
-      for line in "${MAIN_DEFAULT_DEVS[@]}"; do [ "$line" != "$dev" ] && [ -n "${ENI_OF_DEV[$line]:-}" ] && guard=true; done
+      for line in "${MAIN_DEFAULT_DEVS[@]}"; do
+        [ "$line" != "$dev" ] && [ -n "${ENI_OF_DEV[$line]:-}" ] && guard=true
+      done
       $guard || continue
     fi
     prio=$((TABLE_BASE + 100 * ENI_CARD[$mac] + ENI_DEV[$mac]))
@@ -486,7 +502,8 @@ plan_routes_and_rules() {
       BATCH+=("route add $dst via $via dev $dev table $table proto $PROTO")
       change add "add route $dst via $via dev $dev table $table" eni-default-route-missing
     fi
-  done < <(printf '%s\n' "${!WANT_ROUTES[@]}" | awk '{print ($2=="default" ? 1 : 0), $0}' | sort -k1,1n -k2,2n | cut -d' ' -f2-)
+  done < <(printf '%s\n' "${!WANT_ROUTES[@]}" | awk '{print ($2=="default" ? 1 : 0), $0}' |
+    sort -k1,1n -k2,2n | cut -d' ' -f2-)
   while IFS=' ' read -r prio from; do
     [ -n "$prio" ] || continue
     if [ -n "${CUR_RULES["$prio $from"]:-}" ]; then UNCHANGED=$((UNCHANGED + 1)); continue; fi
@@ -596,30 +613,35 @@ check_netutils() {
 netutils_in_use() {
   local mac dev
   local -a units=()
-  [ -e /usr/lib/systemd/system/refresh-policy-routes@.service ] || [ -e /lib/systemd/system/refresh-policy-routes@.service ] ||
+  [ -e /usr/lib/systemd/system/refresh-policy-routes@.service ] ||
+    [ -e /lib/systemd/system/refresh-policy-routes@.service ] ||
     return 1
   [ -d /run/systemd/system ] || return 1
   for mac in "${ENI_MACS[@]}"; do
     dev=${LINK_BY_MAC[$mac]}
     units+=("policy-routes@$dev.service" "refresh-policy-routes@$dev.timer")
   done
-  [[ $'\n'$(timeout 10 systemctl is-active "${units[@]}" 2>/dev/null || true)$'\n' =~ $'\n'(active|activating|reloading)$'\n' ]]
+  local states
+  states=$'\n'$(timeout 10 systemctl is-active "${units[@]}" 2>/dev/null || true)$'\n'
+  [[ $states =~ $'\n'(active|activating|reloading)$'\n' ]]
 }
 
 # ---------------------------------------------------------------- verify
 verify() {
-  local eip priv got failed=0
+  local eip priv got seen failed=0
   [ -n "$VERIFY_URL" ] || return 0
   for eip in $(printf '%s\n' "${!ENI_ASSOC[@]}" | sort); do
     priv=${ENI_ASSOC[$eip]}
-    got=$(curl -sS --interface "$priv" --connect-timeout 3 --max-time 5 "$VERIFY_URL" 2>/dev/null | tr -d ' \r\n' || true)
+    got=$(curl -sS --interface "$priv" --connect-timeout 3 --max-time 5 "$VERIFY_URL" 2>/dev/null |
+      tr -d ' \r\n' || true)
     if [ "$got" = "$eip" ]; then
       [ "$OUTPUT" = json ] || say "verify ok private=$priv public=$eip"
       VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"$got\",\"ok\":true}")
     else
       got=${got:0:40}
       echo "verify mismatch private=$priv expected=$eip observed=${got:-none}" >&2
-      VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"${got//[^0-9A-Za-z.:]/}\",\"ok\":false}")
+      seen=${got//[^0-9A-Za-z.:]/}
+      VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"$seen\",\"ok\":false}")
       failed=$((failed + 1))
     fi
   done
@@ -780,7 +802,9 @@ settle() {
 uninstall() {
   local f key ip dev prio from table dst via
   if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl disable --now "$UNIT.timer" >&2 2>/dev/null || true; fi
-  if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl disable --now "$HOOK_UNIT.path" >&2 2>/dev/null || true; fi
+  if [ -d /run/systemd/system ] && ! $DRY_RUN; then
+    systemctl disable --now "$HOOK_UNIT.path" >&2 2>/dev/null || true
+  fi
   local -a files=("$UNIT_DIR/timers.target.wants/$UNIT.timer" "$UNIT_DIR/multi-user.target.wants/$UNIT.service"
     "$UNIT_DIR/multi-user.target.wants/$HOOK_UNIT.path" "$UNIT_DIR/$UNIT.timer" "$UNIT_DIR/$UNIT.service"
     "$UNIT_DIR/$HOOK_UNIT.path" "$UNIT_DIR/$HOOK_UNIT.service" "$INSTALL_PATH")
@@ -788,7 +812,8 @@ uninstall() {
   for f in "${files[@]}"; do
     if [ -e "$f" ] || [ -L "$f" ]; then $DRY_RUN || rm -f "$f"; change del "remove $f" uninstall; fi
   done
-  $DRY_RUN || rmdir --ignore-fail-on-non-empty "$UNIT_DIR/timers.target.wants" "$UNIT_DIR/multi-user.target.wants" 2>/dev/null || true
+  $DRY_RUN || rmdir --ignore-fail-on-non-empty "$UNIT_DIR/timers.target.wants" "$UNIT_DIR/multi-user.target.wants" \
+    2>/dev/null || true
   if [ -d /run/systemd/system ] && ! $DRY_RUN; then systemctl daemon-reload >&2 || true; fi
   read_kernel
   BATCH=()
@@ -800,12 +825,14 @@ uninstall() {
   done
   for key in "${!CUR_RULES[@]}"; do
     prio=${key% *} from=${key#* }
-    BATCH+=("rule del from $from/32 lookup $prio priority $prio"); change del "del rule from $from table $prio" uninstall
+    BATCH+=("rule del from $from/32 lookup $prio priority $prio")
+    change del "del rule from $from table $prio" uninstall
   done
   for key in "${!CUR_ROUTES[@]}"; do
     read -r table dst via dev <<<"$key"
     [ "$via" = - ] && via="" || via="via $via"
-    BATCH+=("route del $dst $via dev $dev table $table proto $PROTO"); change del "del route $dst dev $dev table $table" uninstall
+    BATCH+=("route del $dst $via dev $dev table $table proto $PROTO")
+    change del "del route $dst dev $dev table $table" uninstall
   done
   local reload=false dropins
   set +f

@@ -85,25 +85,28 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
     await d.settle(async () => (await d.ownedAddresses(id)).length === 0, { what: 'every address released' });
   });
 
-  it('stop/start keeps the same EIPs on the same private IPs (default eip-on-stop=keep), with no EC2 write', async () => {
-    const id = await d.launch('t3.micro', { 'eip-count': '3' });
-    await d.settle(async () => (await d.statusOf(id)) === 'ok 3/3', { what: 'ok 3/3' });
-    const before = await d.addresses(id, { verify: false });
-    const mark = d.region.calls.length;
+  it(
+    'stop/start keeps the same EIPs on the same private IPs (default eip-on-stop=keep), with no EC2 ' + 'write',
+    async () => {
+      const id = await d.launch('t3.micro', { 'eip-count': '3' });
+      await d.settle(async () => (await d.statusOf(id)) === 'ok 3/3', { what: 'ok 3/3' });
+      const before = await d.addresses(id, { verify: false });
+      const mark = d.region.calls.length;
 
-    await d.stop(id);
-    await d.settle(async () => (await stateOf(id)) === 'stopped', { what: 'a stopped instance' });
-    await d.settle();
-    expect(pairs(await d.addresses(id, { verify: false }))).toEqual(pairs(before));
-    await d.start(id);
-    await d.settle(async () => (await stateOf(id)) === 'running', { what: 'a running instance' });
-    await d.settle();
+      await d.stop(id);
+      await d.settle(async () => (await stateOf(id)) === 'stopped', { what: 'a stopped instance' });
+      await d.settle();
+      expect(pairs(await d.addresses(id, { verify: false }))).toEqual(pairs(before));
+      await d.start(id);
+      await d.settle(async () => (await stateOf(id)) === 'running', { what: 'a running instance' });
+      await d.settle();
 
-    expect(ec2WritesSince(mark)).toEqual(['StopInstances', 'StartInstances']);
-    const after = await d.addresses(id);
-    expect(pairs(after)).toEqual(pairs(before));
-    expectEgress(after);
-    expect(await d.statusOf(id)).toBe('ok 3/3');
-    expect(d.deadLetters.counts()).toEqual({ visible: 0, inFlight: 0 });
-  });
+      expect(ec2WritesSince(mark)).toEqual(['StopInstances', 'StartInstances']);
+      const after = await d.addresses(id);
+      expect(pairs(after)).toEqual(pairs(before));
+      expectEgress(after);
+      expect(await d.statusOf(id)).toBe('ok 3/3');
+      expect(d.deadLetters.counts()).toEqual({ visible: 0, inFlight: 0 });
+    },
+  );
 });

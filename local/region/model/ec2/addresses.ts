@@ -83,7 +83,8 @@ export function AssociateAddress(s: Ec2State, input: AssociateAddressRequest): A
     if (enis.length > 1) {
       throw regionError(
         'InvalidInstanceID',
-        `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the operation instead.`,
+        `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the ` +
+          `operation instead.`,
       );
     }
     const primary = enis[0];

@@ -56,7 +56,8 @@ export function CreateNetworkInterface(
       if (seen.fingerprint !== fingerprint) {
         throw regionError(
           'IdempotentParameterMismatch',
-          'The client token you have provided is associated with a resource that is different from the one you are creating.',
+          'The client token you have provided is associated with a resource that is different from the one you are ' +
+            'creating.',
         );
       }
       // The first answer, even when that ENI has been deleted since (EC2 idempotency: the token is bound to one
