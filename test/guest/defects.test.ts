@@ -5,7 +5,7 @@ import { describeLab } from '../helpers/lab-gate';
 import { createLab, type Lab } from '#local/lab/vpc-lab';
 import { addresses, egress, eni, instance, SCRIPT, snapshot, sync } from '#local/lab/scenario';
 
-/** Defects D1–D9 of issue 9, each reproduced in the VPC lab (no real manager needed for these). */
+/** Guest defects D1–D9 seen on booted guests, each reproduced in the VPC lab (no real manager needed here). */
 describeLab('Script: guest-sync.sh defects found on booted guests', () => {
   let lab: Lab;
   beforeEach(async () => {

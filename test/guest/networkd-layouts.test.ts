@@ -14,7 +14,7 @@ const eth0Match = '[Match]\nMACAddress=02:ea:00:00:00:01\n\n';
 const eth0File = `${eth0Match}[Network]\nAddress=10.0.0.10/24\nGateway=10.0.0.1\n${common}`;
 
 /**
- * Layouts of systemd-networkd that booted guests showed to break guest-sync (issue 9 D3–D5), with networkd running
+ * Layouts of systemd-networkd that booted guests showed to break guest-sync (defects D3–D5), with networkd running
  * for real in the lab. `networkctl` is wrapped to log every call, so a test can see what guest-sync asked of it.
  */
 describeLab('Script: guest-sync.sh on systemd-networkd layouts', () => {

@@ -93,7 +93,7 @@ export function AssociateAddress(s: Ec2State, input: AssociateAddressRequest): A
   }
   const privateIp = input.PrivateIpAddress ?? eni.ips[0] ?? '';
   if (!eni.ips.includes(privateIp)) {
-    // The error AWS returns here is undocumented (FACTS.md); InvalidParameterValue is the likely one.
+    // The error AWS returns here is undocumented (docs/aws-facts.md); InvalidParameterValue is the likely one.
     throw regionError(
       'InvalidParameterValue',
       `The private IP address ${privateIp} is not assigned to network interface ${eni.id}`,

@@ -104,7 +104,7 @@ describe('IAM evaluation of the packaged roles', () => {
     }
   });
 
-  // The negative cases of issue 10, each refused on the resource that makes it unsafe.
+  // The unsafe calls, each refused on the resource that makes it unsafe.
   it.each([
     ['releasing a foreign EIP', 'ReleaseAddress', { AllocationId: 'eipalloc-foreign' }, 'elastic-ip/eipalloc-foreign'],
     ['releasing a pool EIP', 'ReleaseAddress', { AllocationId: 'eipalloc-pool' }, 'elastic-ip/eipalloc-pool'],
