@@ -34,6 +34,7 @@ import {
   UnassignPrivateIpAddressesCommand,
   waitUntilNetworkInterfaceAvailable,
 } from '@aws-sdk/client-ec2';
+import { logger } from '../logger';
 
 /**
  * The narrow EC2 port: only the calls eip-autopilot makes, in the SDK's own shapes. The reconciler depends on this,
@@ -47,7 +48,10 @@ export interface Ec2Port {
   /** Elastic IPs matching `filters` (DescribeAddresses is not paginated). */
   describeAddresses(filters?: Filter[]): Promise<Address[]>;
   describeInstanceType(instanceType: string): Promise<InstanceTypeInfo | undefined>;
-  /** ENIs matching `filters` (one page of up to 1000: an instance has at most a few dozen of ours). */
+  /**
+   * ENIs matching `filters`. EC2 filters each page after reading it, so pages can come back empty with a NextToken:
+   * tokens are followed, at most {@link ENI_PAGES} pages of 1000 (what lies beyond is left for a later run).
+   */
   describeNetworkInterfaces(filters: Filter[]): Promise<NetworkInterface[]>;
   /** The account's `vpc-max-elastic-ips` quota. */
   describeEipQuota(): Promise<number>;
@@ -66,6 +70,9 @@ export interface Ec2Port {
   createTags(input: CreateTagsCommandInput): Promise<void>;
   deleteTags(input: DeleteTagsCommandInput): Promise<void>;
 }
+
+/** Pages of a filtered DescribeNetworkInterfaces followed at most (1000 ENIs scanned each). */
+export const ENI_PAGES = 10;
 
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`EC2 response lacks ${what}`);
@@ -100,8 +107,22 @@ export function ec2Adapter(client: EC2Client): Ec2Port {
       return out.InstanceTypes?.[0];
     },
     async describeNetworkInterfaces(filters) {
-      const out = await client.send(new DescribeNetworkInterfacesCommand({ Filters: filters, MaxResults: 1000 }));
-      return out.NetworkInterfaces ?? [];
+      const found: NetworkInterface[] = [];
+      let NextToken: string | undefined;
+      for (let page = 0; page < ENI_PAGES; page++) {
+        const out = await client.send(
+          new DescribeNetworkInterfacesCommand({
+            Filters: filters,
+            MaxResults: 1000,
+            ...(NextToken ? { NextToken } : {}),
+          }),
+        );
+        found.push(...(out.NetworkInterfaces ?? []));
+        NextToken = out.NextToken;
+        if (!NextToken) return found;
+      }
+      logger.warn('describe stopped', { action: 'DescribeNetworkInterfaces', pages: ENI_PAGES, why: 'page bound' });
+      return found;
     },
     async describeEipQuota() {
       const out = await client.send(

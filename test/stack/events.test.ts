@@ -32,12 +32,18 @@ const INTAKE = 'functions/intake/handler.handler';
 const COMMAND_STATUS = 'functions/command-status/handler.handler';
 
 describe('EventBridge rules of the packaged stack', () => {
-  it.each(['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'])(
+  it.each(['running', 'stopping', 'stopped', 'shutting-down', 'terminated'])(
     'routes a state change to %s to intake only',
     (state) => {
       expect(routed(fixture(`ec2-state-change-${state}`))).toEqual([INTAKE]);
     },
   );
+
+  // Every instance of the Region changes state, and the event carries no tags: a pending instance has nothing to
+  // reconcile (associating fails until it runs, and the running event follows), so it costs no invocation.
+  it('does not route a state change to pending', () => {
+    expect(routed(fixture('ec2-state-change-pending'))).toEqual([]);
+  });
 
   it('routes a tag change of eip-count on an instance to intake', () => {
     expect(routed(fixture('tag-change-on-instance'))).toEqual([INTAKE]);

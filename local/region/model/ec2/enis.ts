@@ -35,12 +35,16 @@ export function DescribeNetworkInterfaces(
     );
   }
   const candidates = ids.length > 0 ? ids.map((id) => s.eni(id)) : [...s.enis.values()];
-  const matching = candidates.filter(predicate);
+  // A page is a window of MaxResults ENIs, filtered afterwards: a filtered describe can answer an empty page with a
+  // NextToken, as EC2 does.
   const start = decodeToken(input.NextToken);
-  const end = max === undefined ? matching.length : Math.min(matching.length, start + max);
+  const end = max === undefined ? candidates.length : Math.min(candidates.length, start + max);
   return {
-    NetworkInterfaces: matching.slice(start, end).map((e) => shapes.describeEni(s, e)),
-    NextToken: end < matching.length ? encodeToken(end) : undefined,
+    NetworkInterfaces: candidates
+      .slice(start, end)
+      .filter(predicate)
+      .map((e) => shapes.describeEni(s, e)),
+    NextToken: end < candidates.length ? encodeToken(end) : undefined,
   };
 }
 

@@ -339,6 +339,31 @@ describe('Class: Ec2Model', () => {
       );
     });
 
+    // EC2 filters each page after reading it: a filtered describe can answer an empty page with a NextToken.
+    it('pages a filtered DescribeNetworkInterfaces before filtering: an empty page can carry a NextToken', async () => {
+      const region = createRegion();
+      const inst = await launch(region);
+      for (let n = 0; n < 6; n++) await region.ec2('CreateNetworkInterface', { SubnetId: inst.subnet });
+      const ours = await region.ec2('CreateNetworkInterface', {
+        SubnetId: inst.subnet,
+        TagSpecifications: [{ ResourceType: 'network-interface', Tags: [{ Key: 'mine', Value: 'yes' }] }],
+      });
+      const list = (NextToken?: string) =>
+        region.ec2('DescribeNetworkInterfaces', {
+          Filters: [{ Name: 'tag:mine', Values: ['yes'] }],
+          MaxResults: 5,
+          ...(NextToken ? { NextToken } : {}),
+        });
+      const first = await list();
+      expect(first.NetworkInterfaces).toEqual([]);
+      expect(first.NextToken).toBeDefined();
+      const second = await list(first.NextToken);
+      expect(second.NetworkInterfaces?.map((e) => e.NetworkInterfaceId)).toEqual([
+        ours.NetworkInterface?.NetworkInterfaceId,
+      ]);
+      expect(second.NextToken).toBeUndefined();
+    });
+
     it('refuses unknown subnets and ENIs', async () => {
       const region = createRegion();
       await rejects(
