@@ -18,7 +18,7 @@ const STACK = [
 const LAB = ['test/guest/**/*.test.ts', 'test/local/lab/**/*.test.ts'];
 const E2E = ['test/e2e/**/*.test.ts', 'test/local/deployment.test.ts'];
 /** Unit tests that patch process globals (Date, timers): they keep the per-file isolation. */
-const GLOBALS = ['test/local/time-warp.test.ts'];
+const GLOBALS = ['test/local/virtual-time.test.ts'];
 
 export default defineConfig({
   test: {

@@ -20,6 +20,7 @@
  * wiring (wiring.ts), the driven clock (clock.ts), the user's actions (driver.ts) and the traces (trace.ts).
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
+import type { HandlerOptions } from '#functions/reconcile/handler';
 import { LocalBus } from './bus';
 import { DrivenClock, rateMs, settle } from './deployment/clock';
 import { type AddressRow, Driver, type OwnedAddress, STATUS_TAG } from './deployment/driver';
@@ -29,7 +30,9 @@ import { applyEnv, functionEnv, loadHandlers, registerGuestDocument, wireRules }
 import { LabGuests } from './lab/guests';
 import { createRegion, type Region, type RegionEvent } from './region/model/index';
 import { type RegionServer, startRegionServer } from './region/server';
-import { FifoQueue, LocalSqs, type SqsHandler, startDelivery } from './sqs-fifo';
+import { startEventSource } from './deployment/event-source';
+import type { RateLimitOptions } from './region/limits';
+import { FifoQueue, LocalSqs } from './sqs-fifo';
 import { readStackSource, type StackSource } from './stack/source';
 
 import { lambdaContext } from './deployment/context';
@@ -65,6 +68,12 @@ export interface DeploymentOptions {
    * schedule rule does). Off by default, so that `settle` can report that nothing is left to wait for.
    */
   sweepSchedule?: boolean;
+  /** The region's API rate limits (`local/region/limits.ts`; `{}` = AWS's default buckets). Default off. */
+  rateLimits?: RateLimitOptions;
+  /** /24 prefixes Elastic IPs come from (default: the two documentation ranges the VPC lab leaves free). */
+  publicIpRanges?: string[];
+  /** How each reconcile container handles throttling (the fleet bench compares designs). */
+  reconcile?: HandlerOptions;
 }
 
 /** A running local deployment. */
@@ -139,7 +148,8 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     commandPickupMs: opts.commandPickupMs ?? 100,
     // The VPC lab's "internet" is 192.0.2.0/24 (local/lab/vpc-lab.ts): an EIP there would be on-link for the echo
     // server, which would ARP for it instead of routing it back through the internet gateway.
-    publicIpRanges: ['198.51.100', '203.0.113'],
+    publicIpRanges: opts.publicIpRanges ?? ['198.51.100', '203.0.113'],
+    rateLimits: opts.rateLimits,
   });
   const guests = opts.guests === 'lab' ? new LabGuests(region, trace) : undefined;
   if (guests) region.setRunner(guests.runner);
@@ -231,18 +241,24 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     });
     cleanups.push(detachBus);
 
-    let active = 0;
-    const reconcile = handler(source.handlers.reconcile ?? 'functions/reconcile/handler.handler');
-    const consumer: SqsHandler = async (event) => {
-      active += 1;
-      try {
-        return (await reconcile(event, lambdaContext('reconcile'))) as Awaited<ReturnType<SqsHandler>>;
-      } finally {
-        active -= 1;
-      }
-    };
-    const delivery = startDelivery(jobs, consumer, { batchSize: source.reconcileBatchSize, pollMs: 5 });
-    cleanups.push(() => delivery.stop());
+    // The reconcile event source as deployed: up to MaximumConcurrency containers, each its own handler instance
+    // (its own SDK clients and rate limiter), with a Lambda context whose remaining time counts down.
+    const { makeHandler } = await import('#functions/reconcile/handler');
+    const { reconcileDeps } = await import('#src/deps');
+    const { loadConfig } = await import('#src/config');
+    const reconcileTimeoutMs = source.timeoutsMs.reconcile ?? 120_000;
+    const eventSource = startEventSource({
+      queue: jobs,
+      batchSize: source.reconcileBatchSize,
+      maxConcurrency: source.reconcileMaxConcurrency,
+      container: () => makeHandler(reconcileDeps(loadConfig(process.env, { requireQueue: false })), opts.reconcile),
+      context: () => {
+        const deadline = Date.now() + reconcileTimeoutMs;
+        return { ...lambdaContext('reconcile'), getRemainingTimeInMillis: () => deadline - Date.now() };
+      },
+    });
+    cleanups.push(() => eventSource.stop());
+    const active = () => eventSource.active();
     cleanups.push(region.startClock(50));
 
     const ec2 = new EC2Client({
@@ -259,12 +275,12 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     // capture are still up, so that nothing writes to a closed server or to stdout after close().
     const inFlight = async () => {
       await Promise.all([bus.idle(), region.idle()]);
-      while (active > 0) await sleep(5);
+      while (active() > 0) await sleep(5);
     };
     cleanups.push(() => Promise.race([inFlight(), sleep(5_000)]));
 
     const fingerprint = () =>
-      [region.calls.length, bus.deliveries.length, jobs.counts().visible, active, deadLetters.counts().visible].join(
+      [region.calls.length, bus.deliveries.length, jobs.counts().visible, active(), deadLetters.counts().visible].join(
         '/',
       );
     const quiesce = async () => {
@@ -273,7 +289,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
         await region.idle();
         await guests?.idle();
         // Receivable, not visible: a job queued behind its instance's in-flight job waits for that one's redelivery.
-        while (active > 0 || jobs.receivable() > 0) await sleep(5);
+        while (active() > 0 || jobs.receivable() > 0) await sleep(5);
         await bus.idle();
         await sleep(25);
         const current = fingerprint();
@@ -310,7 +326,17 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       fireSweep,
       quiesce,
       settle: (until, settleOpts) =>
-        settle({ clock, quiesce, nextTransitionAt: () => region.nextTransitionAt(), jobs, sweep }, until, settleOpts),
+        settle(
+          {
+            clock,
+            quiesce,
+            nextTransitionAt: () => region.nextTransitionAt(),
+            jobs,
+            sweep,
+          },
+          until,
+          settleOpts,
+        ),
       statusOf: (instanceId) => driver.statusOf(instanceId),
       statusHistory: (instanceId) => [...(history.get(instanceId) ?? [])],
       addresses: (instanceId, addrOpts) => driver.addresses(instanceId, addrOpts),

@@ -104,6 +104,26 @@ export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Pr
 }
 
 /** Wraps a port so that the k-th write (1-based) and everything after it throw, as if the process died there. */
+/**
+ * The port with its `k`-th write throttled (`RequestLimitExceeded`, as after the SDK's retries): that one call fails,
+ * every other call goes through. The run goes on, unlike {@link killAfter}.
+ */
+export function throttleAt(port: Ec2Port, k: number): Ec2Port {
+  let writes = 0;
+  return new Proxy(port, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const isRead = /^describe|^wait/.test(String(prop));
+      return (...args: unknown[]) => {
+        if (!isRead && ++writes === k)
+          return Promise.reject(Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded' }));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 export function killAfter(port: Ec2Port, k: number): Ec2Port {
   let writes = 0;
   let dead = false;

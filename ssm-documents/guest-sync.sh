@@ -54,6 +54,7 @@
 #   7 prerequisite missing (not root, bash < 4.4, no ip/curl/flock)
 #   8 amazon-ec2-net-utils manages the interfaces and its state still differs from IMDS after its refresh
 #   9 run by SSM Run Command (AWS_SSM_INSTANCE_ID set) without SSM_Action: the agent is too old to pass parameters
+#   10 layout not handled: right after applying, the kernel does not hold it (another manager undid it at once)
 
 # aws:runShellScript may start this file with sh: re-execute under bash before using any bash syntax.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -97,7 +98,7 @@ declare -A CUR_RULES=() CUR_ROUTES=() WANT_RULES=() WANT_ROUTES=() ENI_OF_DEV=()
 declare -a MAIN_DEFAULT_DEVS=()
 PRIMARY_MAC="" MANAGER=ip UNCHANGED=0 WRITES=0 VERIFY_FAILED=0 WAITING=""
 
-usage() { sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//' >&2; REPORTED=1; exit 1; }
+usage() { sed -n '5,18p' "$0" | sed 's/^# \{0,1\}//' >&2; REPORTED=1; exit 1; }
 note() { echo "guest-sync: $*" >&2; }
 die() { local code=$1; shift; note "error: $*"; emit_json "$code" "$*"; REPORTED=1; exit "$code"; }
 # No silent exit: a command failing where the script did not expect it still prints a reason (and the JSON line).
@@ -128,8 +129,10 @@ say_hidden() {
 }
 
 # One line per change: the kernel command in words, then why.
+QUIET=""
 change() {
   local kind=$1 text=$2 reason=$3
+  if [ -n "$QUIET" ]; then QUIET_FIRST=${QUIET_FIRST:-$text}; return 0; fi
   if [ "$kind" = add ]; then ADDED+=("$text"); else REMOVED+=("$text"); fi
   if $DRY_RUN; then say "would $text reason=$reason"; else say "$text reason=$reason"; fi
 }
@@ -457,7 +460,7 @@ plan() {
         # The primary ENI's primary address is DHCP's: missing means a lease is being renewed (a manager
         # re-applying the link). A static copy added now would fight the DHCP client; the hook's second run and the
         # timer look again.
-        note "primary address $ip of $dev is missing: left to DHCP"
+        [ -n "$QUIET" ] || note "primary address $ip of $dev is missing: left to DHCP"
         WAITING=1
       elif [ "$ip" = "$first" ]; then
         # The primary of a non-primary ENI (DHCP often configures eth0 only): keep its subnet route out of the main
@@ -475,7 +478,7 @@ plan() {
       # them. Judged on the kernel at every run: give them table 10000 (card 0, device 0) as every other ENI has.
       guard=false
       for line in "${MAIN_DEFAULT_DEVS[@]}"; do
-        [ "$line" != "$dev" ] && [ -n "${ENI_OF_DEV[$line]:-}" ] && guard=true
+        if [ "$line" != "$dev" ] && [ -n "${ENI_OF_DEV[$line]:-}" ]; then guard=true; fi
       done
       $guard || continue
     fi
@@ -560,6 +563,27 @@ apply_batch() {
   fi
 }
 
+# post_check: "in sync" is judged on the kernel, not on what was sent to it. Read it again 0.3 s later (and once
+# more after 0.5 s: a manager may still be settling) and plan silently: anything left to do both times means
+# something undoes our change at once, a layout guest-sync does not handle. Only after a run that wrote: a
+# no-change run costs nothing more.
+QUIET_FIRST=""
+post_check() {
+  local tries=2 unchanged=$UNCHANGED
+  sleep 0.3
+  while [ "$tries" -gt 0 ]; do
+    read_kernel
+    QUIET=1 QUIET_FIRST=""
+    plan
+    QUIET=""
+    UNCHANGED=$unchanged
+    [ "${#BATCH[@]}" != 0 ] || return 0
+    tries=$((tries - 1))
+    [ "$tries" = 0 ] || sleep 0.5
+  done
+  die 10 "layout not handled: manager=$MANAGER undoes what was applied (still to do: $QUIET_FIRST); see docs/guest.md"
+}
+
 # ---------------------------------------------------------------- amazon-ec2-net-utils
 # netutils_diff: sets BAD to the interfaces whose addresses or source routing differ from IMDS (read-only).
 BAD=""
@@ -614,8 +638,7 @@ netutils_in_use() {
   local mac dev
   local -a units=()
   [ -e /usr/lib/systemd/system/refresh-policy-routes@.service ] ||
-    [ -e /lib/systemd/system/refresh-policy-routes@.service ] ||
-    return 1
+    [ -e /lib/systemd/system/refresh-policy-routes@.service ] || return 1
   [ -d /run/systemd/system ] || return 1
   for mac in "${ENI_MACS[@]}"; do
     dev=${LINK_BY_MAC[$mac]}
@@ -628,7 +651,7 @@ netutils_in_use() {
 
 # ---------------------------------------------------------------- verify
 verify() {
-  local eip priv got seen failed=0
+  local eip priv got failed=0
   [ -n "$VERIFY_URL" ] || return 0
   for eip in $(printf '%s\n' "${!ENI_ASSOC[@]}" | sort); do
     priv=${ENI_ASSOC[$eip]}
@@ -640,8 +663,8 @@ verify() {
     else
       got=${got:0:40}
       echo "verify mismatch private=$priv expected=$eip observed=${got:-none}" >&2
-      seen=${got//[^0-9A-Za-z.:]/}
-      VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"$seen\",\"ok\":false}")
+      got=${got//[^0-9A-Za-z.:]/}
+      VERIFY_JSON+=("{\"privateIp\":\"$priv\",\"expected\":\"$eip\",\"observed\":\"$got\",\"ok\":false}")
       failed=$((failed + 1))
     fi
   done
@@ -874,6 +897,7 @@ main() {
   plan
   if ! $DRY_RUN; then
     apply_batch
+    [ "${#BATCH[@]}" = 0 ] || post_check
   fi
   [ "$OUTPUT" = json ] || [ "${#ADDED[@]}${#REMOVED[@]}" != 00 ] || [ -n "$WAITING" ] ||
     echo "in sync unchanged=$UNCHANGED"

@@ -19,7 +19,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Deps = ReturnType<typeof reconcileDeps>;
 
-async function record(message: SQSRecord, context: Context, deps: Deps): Promise<void> {
+/** How one container handles throttling (the bench compares designs; deployed: the defaults). */
+export interface HandlerOptions {
+  /** Reconcile a throttled instance again within the invocation (default true); false: wait for the redelivery. */
+  retryInInvocation?: boolean;
+}
+
+async function record(message: SQSRecord, context: Context, deps: Deps, options: HandlerOptions): Promise<void> {
   const job = parseJob(message.body);
   logger.info('job received', {
     instanceId: job.instanceId,
@@ -37,7 +43,7 @@ async function record(message: SQSRecord, context: Context, deps: Deps): Promise
     // Throttled beyond the SDK's own retries: run the whole reconcile again after a jittered pause, inside this
     // invocation, instead of waiting for the redelivery (the 720 s visibility timeout). The rerun is safe: reconcile
     // is level-based and a run cut short mid-plan is the "killed run" its crash-safety covers.
-    if (wasThrottled(outcome, thrown)) {
+    if (options.retryInInvocation !== false && wasThrottled(outcome, thrown)) {
       const delay = throttleRetryDelayMs(attempt);
       if (context.getRemainingTimeInMillis() - delay > RESERVE_MS) {
         logger.info('throttled: reconciling again within the invocation', {
@@ -68,10 +74,11 @@ async function record(message: SQSRecord, context: Context, deps: Deps): Promise
 export function makeHandler(
   // Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
   deps: Deps = reconcileDeps(loadConfig(process.env, { requireQueue: false })),
+  options: HandlerOptions = {},
 ) {
   const processor = new SqsFifoPartialProcessorAsync();
   return middy(async (event: SQSEvent, context: Context) =>
-    processPartialResponse(event, (message: SQSRecord) => record(message, context, deps), processor, {
+    processPartialResponse(event, (message: SQSRecord) => record(message, context, deps, options), processor, {
       context,
       skipGroupOnError: true,
       throwOnFullBatchFailure: false,

@@ -44,6 +44,8 @@ export function functionEnv(
     ON_STOP_TAG_KEY: p.onStopTagKey ?? 'eip-on-stop',
     GUEST_DOCUMENT_NAME: p.guestDocumentName ?? 'eip-autopilot-guest-sync',
     DRY_RUN: p.dryRun ?? 'false',
+    API_RATE_SHARE: p.apiRateShare ?? '0.6',
+    RECONCILE_CONCURRENCY: String(source.reconcileMaxConcurrency),
     POWERTOOLS_SERVICE_NAME: 'eip-autopilot',
     POWERTOOLS_LOG_LEVEL: at.logLevel,
     POWERTOOLS_METRICS_NAMESPACE: 'EipAutopilot',

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CreateNetworkInterfaceCommandInput, NetworkInterface, Tag } from '@aws-sdk/client-ec2';
 import type { Ec2Port } from '../aws/ec2-port';
 import type { SsmPort } from '../aws/ssm-port';
-import { errorCode, isIdempotentMismatch } from '../errors';
+import { errorCode, isIdempotentMismatch, isThrottling } from '../errors';
 import { logger } from '../logger';
 import { count } from '../metrics';
 import { ENI_DESCRIPTION_PREFIX, TAG } from '../tags';
@@ -81,6 +81,11 @@ interface Produced {
   allocations: Map<string, string>;
   failedAllocations: Set<string>;
   failedDisassociations: Set<string>;
+  /**
+   * An IP unassign failed (e.g. throttled): the addresses' `assigned-ip` tags are the only proof that their IPs are
+   * ours, so no address is released or given back in this run; the rerun unassigns first, then releases.
+   */
+  failedUnassign: boolean;
 }
 
 function resolve(target: Target, produced: Produced): { eniId: string; privateIp: string } | undefined {
@@ -104,6 +109,7 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       if (produced.failedDisassociations.has(action.allocationId)) {
         return { action, result: 'skipped', error: 'disassociate failed' };
       }
+      if (produced.failedUnassign) return { action, result: 'skipped', error: 'unassign failed' };
       await ec2.releaseAddress(action.allocationId);
       count('Releases');
       return { action, result: 'done' };
@@ -111,6 +117,7 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
       if (produced.failedDisassociations.has(action.allocationId)) {
         return { action, result: 'skipped', error: 'disassociate failed' };
       }
+      if (produced.failedUnassign) return { action, result: 'skipped', error: 'unassign failed' };
       await ec2.deleteTags({
         Resources: [action.allocationId],
         // With a value, DeleteTags removes the tag only if it still names this instance: never another's claim.
@@ -239,7 +246,11 @@ async function run(action: Action, instanceId: string, deps: ExecuteDeps, produc
           AllowReassociation: false,
         });
       } catch (err) {
-        await undoAcquisition(action, allocationId, instanceId, ec2);
+        // Throttled: keep the address (born tagged ours, naming its IP) for the rerun that follows at once, which
+        // associates it like any unassociated address of ours, instead of spending two more writes on a release
+        // and a new allocation while the buckets are empty. Any other failure gives it back now.
+        if (isThrottling(err)) logger.warn('acquisition kept', { allocationId, reason: 'associate-throttled' });
+        else await undoAcquisition(action, allocationId, instanceId, ec2);
         throw err;
       }
       // New allocations are born with the right assigned-ip tag; an existing address gets it set or removed to match.
@@ -335,6 +346,7 @@ export async function executePlan(
     allocations: new Map(),
     failedAllocations: new Set(),
     failedDisassociations: new Set(),
+    failedUnassign: false,
   };
   const outcomes: ActionResult[] = [];
   const steps = [...new Set(actions.map((a) => stepOf(a.kind)))].sort((a, b) => a - b);
@@ -348,6 +360,7 @@ export async function executePlan(
         return outcome;
       } catch (err) {
         if (action.kind === 'disassociate') produced.failedDisassociations.add(action.allocationId);
+        if (action.kind === 'unassign-private-ip') produced.failedUnassign = true;
         count('Errors');
         const code = errorCode(err) ?? String(err);
         logger.warn('action failed', { instanceId, ...describe(action), code, error: (err as Error)?.message });

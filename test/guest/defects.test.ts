@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeLab } from '../helpers/lab-gate';
@@ -162,4 +162,21 @@ exit 0
       expect(current.stdout).toContain('add 10.0.0.11/32 dev eth0');
     },
   );
+
+  it('a layout whose manager undoes every change at once: exit 10 naming it, never "in sync"', async () => {
+    await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] })));
+    // A manager guest-sync has no hook for, deleting any address it did not configure within 50 ms.
+    const fighter = await lab.spawn([
+      'sh',
+      '-c',
+      'touch /run/fighter.ready; while :; do ip addr del 10.0.0.11/32 dev eth0 2>/dev/null; sleep 0.05; done',
+    ]);
+    while (!existsSync(join(lab.runDir, 'fighter.ready'))) await new Promise((r) => setTimeout(r, 50));
+    const res = await sync(lab, ['--json']);
+    await fighter.stop();
+    expect(res.code, res.stderr + res.stdout).toBe(10);
+    expect(JSON.parse(res.stdout)).toMatchObject({ ok: false, exitCode: 10, manager: 'ip' });
+    expect(res.stderr).toContain('layout not handled: manager=ip');
+    expect(res.stderr).toContain('add 10.0.0.11/32 dev eth0');
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clearCaches, type ReconcileDeps, reconcileInstance } from '#src/reconcile/reconcile';
 import { manualClock } from '#local/region/model/index';
-import { DOCUMENT, killAfter, type World } from '#local/world';
+import { DOCUMENT, killAfter, throttleAt, type World } from '#local/world';
 import { recordGuestResult } from '#src/reconcile/guest-status';
 import { worldsPerTest } from '../helpers/worlds';
 
@@ -151,6 +151,36 @@ describe('Function: reconcileInstance (on the region model)', () => {
         clearCaches();
       }
     });
+
+    it.each([
+      ['fresh eip-count=3 on t3.micro', fresh, 3],
+      ['scale down 3 -> 1 on t3.micro', scaledDown, 1],
+    ])(
+      '%s, throttled at each write in turn: the rerun converges, nothing leaks, no address is allocated twice',
+      async (_name, scenario, n) => {
+        const writes = await writesOf(scenario);
+        for (let k = 1; k <= writes.length; k++) {
+          world = await makeWorld();
+          const id = await scenario(world);
+          const allocationsBefore = world.region.calls.filter((c) => c.action === 'AllocateAddress' && c.ok).length;
+          const throttled: ReconcileDeps = { ...world.deps, ec2: throttleAt(world.deps.ec2, k) };
+          await reconcileInstance(id, throttled).catch(() => undefined);
+          await converge(world, id);
+          const at = writes[k - 1];
+          expect({ k, at, owned: (await ownedOn(world, id)).length }).toEqual({ k, at, owned: n });
+          expect({ k, at, ...(await leftovers(world, id)) }).toEqual({ k, at, ...clean });
+          const allocations = world.region.calls.filter((c) => c.action === 'AllocateAddress' && c.ok).length;
+          // A throttled association keeps its address for the rerun: never released and allocated again.
+          if (at === 'AssociateAddress')
+            expect({ k, at, allocations: allocations - allocationsBefore }).toEqual({ k, at, allocations: n });
+          world.mark();
+          await reconcileInstance(id, world.deps);
+          expect({ k, at, writes: world.since().writes }).toEqual({ k, at, writes: [] });
+          world.mocks.restore();
+          clearCaches();
+        }
+      },
+    );
 
     it('deletes an ENI left unattached by a killed first run once it is seen (here: at termination)', async () => {
       world = await makeWorld();
