@@ -5,7 +5,7 @@
  */
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { logger } from '#src/logger';
-import { clearCaches, reconcileInstance } from '#src/reconcile/reconcile';
+import { clearCaches, jobOptions, reconcileInstance } from '#src/reconcile/reconcile';
 import { sweep } from '#src/sweep/sweep';
 import { makeFleet } from '#local/fleet';
 import { makeWorld } from '#local/world';
@@ -67,6 +67,42 @@ async function fresh(n: number, type: string, warm: boolean): Promise<Row[]> {
   }
 }
 
+/**
+ * EC2 calls of the job a state change of an instance that is not ours becomes (no count tag, no status tag): the
+ * reconcile handler's options for an event job, on every state the rule routes.
+ */
+async function untagged(): Promise<Row> {
+  clearCaches();
+  const world = await makeWorld({ eipQuota: 100 });
+  try {
+    const id = await world.launch('t3.medium', { Name: 'not-ours' });
+    const calls: string[] = [];
+    for (const state of ['running', 'stopping', 'stopped', 'shutting-down', 'terminated']) {
+      world.mark();
+      await reconcileInstance(id, world.deps, jobOptions({ reason: `state-change:${state}` }, `msg-${state}`));
+      const { reads, writes } = world.since();
+      calls.push(`${[...reads, ...writes].join('+') || 'none'}`);
+      if (state === 'running') await world.region.ec2('StopInstances', { InstanceIds: [id] });
+      if (state === 'stopped') await world.region.ec2('TerminateInstances', { InstanceIds: [id] });
+      world.region.tick();
+    }
+    const distinct = [...new Set(calls)];
+    const per = distinct.length === 1 ? distinct[0] : calls.join(', ');
+    const reads = calls.map((c) => c.split('+').filter((x) => /^(Describe|List|Get)/.test(x)).length);
+    return {
+      case: `state change of an untagged instance (5 states; each: ${per})`,
+      reads: Math.max(...reads),
+      ec2Writes: 0,
+      ssm: 0,
+      total: Math.max(...calls.map((c) => c.split('+').length)),
+      target: '1 DescribeInstances, nothing else',
+    };
+  } finally {
+    world.mocks.restore();
+    clearCaches();
+  }
+}
+
 /** Prints API calls per fresh and steady reconcile (N = 1, 3, 8) and per sweep over 10,000 instances. */
 export async function run(): Promise<void> {
   const level = logger.getLevelName();
@@ -80,6 +116,7 @@ export async function run(): Promise<void> {
     ] as const) {
       rows.push(...(await fresh(n, type, false)), ...(await fresh(n, type, true)));
     }
+    rows.push(await untagged());
     const fleet = makeFleet(10_000);
     const started = performance.now();
     const result = await sweep(fleet.port, fleet.ssm, {

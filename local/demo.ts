@@ -179,6 +179,10 @@ async function main(): Promise<number> {
       `region on ${d.server.url}, job queue ${d.jobs.name}, ${d.source.rules.length} EventBridge rules from ` +
         `serverless.yml`,
     );
+    print(
+      'IAM: each function signs as itself; every call it makes is evaluated against its role in the packaged ' +
+        'template',
+    );
     if (!values.quiet) {
       d.onTrace((t) => {
         const line = progressLine(t);
@@ -201,11 +205,17 @@ async function main(): Promise<number> {
     if (owned.length === 0)
       print('✓ no owned EIP left allocated (DescribeAddresses, tag eip-autopilot:managed=true: none)');
     else print(`✗ owned EIPs still allocated: ${owned.map((a) => `${a.publicIp} (${a.allocationId})`).join(', ')}`);
+    const decisions = d.iam?.decisions ?? [];
+    const refused = decisions.filter((x) => !x.allowed);
+    if (refused.length === 0) print(`✓ IAM: ${decisions.length} calls by the functions evaluated, none refused`);
+    else print(`✗ IAM refused: ${refused.map((x) => `${x.functionKey} ${x.service}:${x.action}`).join(', ')}`);
     const failed = result.steps.filter((s) => s.problems.length > 0).length;
-    const verdict =
-      failed === 0 && owned.length === 0 ? 'demo passed' : `demo FAILED: ${failed} step(s) missed their expectations`;
+    const passed = failed === 0 && owned.length === 0 && refused.length === 0;
+    const verdict = passed
+      ? 'demo passed'
+      : `demo FAILED: ${failed} step(s) missed their expectations, ${refused.length} call(s) refused`;
     print(`${verdict} in ${((Date.now() - t0) / 1000).toFixed(1)} s${guests ? '' : ' (cloud half only)'}`);
-    return failed === 0 && owned.length === 0 ? 0 : 1;
+    return passed ? 0 : 1;
   } finally {
     if (!interrupted) await deployment?.close();
   }

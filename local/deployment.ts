@@ -26,8 +26,17 @@ import { DrivenClock, rateMs, settle } from './deployment/clock';
 import { type AddressRow, Driver, type OwnedAddress, STATUS_TAG } from './deployment/driver';
 import { captureLogs, logData } from './deployment/logs';
 import { resourceId, summarize, type Trace } from './deployment/trace';
-import { applyEnv, functionEnv, loadHandlers, registerGuestDocument, wireRules } from './deployment/wiring';
+import { type DeploymentIam, startIam } from './deployment/iam';
+import {
+  applyEnv,
+  functionEnv,
+  type Handler,
+  loadHandlers,
+  registerGuestDocument,
+  wireRules,
+} from './deployment/wiring';
 import { LabGuests } from './lab/guests';
+import type { IamEvaluator } from './region/iam/evaluator';
 import { createRegion, type Region, type RegionEvent } from './region/model/index';
 import { type RegionServer, startRegionServer } from './region/server';
 import { startEventSource } from './deployment/event-source';
@@ -68,6 +77,13 @@ export interface DeploymentOptions {
    * schedule rule does). Off by default, so that `settle` can report that nothing is left to wait for.
    */
   sweepSchedule?: boolean;
+  /**
+   * IAM (default on): each function signs with its own key and the region evaluates every call against that
+   * function's role in the packaged template (local/deployment/iam.ts). `false` serves every call, as before.
+   */
+  iam?: boolean;
+  /** Owner account of the VPC (default: ours); another account models a VPC shared through RAM. */
+  vpcOwnerId?: string;
   /** The region's API rate limits (`local/region/limits.ts`; `{}` = AWS's default buckets). Default off. */
   rateLimits?: RateLimitOptions;
   /** /24 prefixes Elastic IPs come from (default: the two documentation ranges the VPC lab leaves free). */
@@ -90,6 +106,8 @@ export interface Deployment {
   readonly ec2: EC2Client;
   /** The environment the functions run with (AWS_ENDPOINT_URL, JOB_QUEUE_URL, …), e.g. for the CLI as a child. */
   readonly env: Record<string, string>;
+  /** The IAM evaluator (undefined with `iam: false`): its `decisions` list every call a function made. */
+  readonly iam: IamEvaluator | undefined;
   /** The driven clock (ms since the epoch). */
   now(): number;
   /** Moves the clock forward (then applies due state transitions). */
@@ -149,6 +167,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     // The VPC lab's "internet" is 192.0.2.0/24 (local/lab/vpc-lab.ts): an EIP there would be on-link for the echo
     // server, which would ARP for it instead of routing it back through the internet gateway.
     publicIpRanges: opts.publicIpRanges ?? ['198.51.100', '203.0.113'],
+    vpcOwnerId: opts.vpcOwnerId,
     rateLimits: opts.rateLimits,
   });
   const guests = opts.guests === 'lab' ? new LabGuests(region, trace) : undefined;
@@ -171,7 +190,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
   if (guests) cleanups.push(() => guests.destroy());
 
   try {
-    const server = await startRegionServer({ region, sqs });
+    const iam: DeploymentIam | undefined = opts.iam === false ? undefined : startIam(region, opts.params ?? {});
+    if (iam) cleanups.push(() => iam.close());
+    const server = await startRegionServer({ region, sqs, authorizeSqs: iam?.authorizeSqs });
     cleanups.push(() => server.close());
     const q = source.jobQueue;
     const deadLetters = sqs.add(
@@ -207,7 +228,15 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     );
 
     importedFor = server.url;
-    const handler = await loadHandlers(source);
+    const loaded = await loadHandlers(source);
+    // Function key (serverless.yml) of each handler: an invocation runs with that function's credentials.
+    const functionOf = new Map(Object.entries(source.handlers).map(([key, path]) => [path, key]));
+    const handler = (path: string): Handler => {
+      const h = loaded(path);
+      const key = functionOf.get(path);
+      if (!iam || !key) return h;
+      return (event, context) => iam.asFunction(key, () => h(event, context));
+    };
     await registerGuestDocument(region, env.GUEST_DOCUMENT_NAME ?? '');
 
     const bus = new LocalBus({ clock: now, dropWhen: (event) => dropWhen?.(event) ?? false });
@@ -241,6 +270,10 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     });
     cleanups.push(detachBus);
 
+    // Lambda refuses an SQS event source whose function role cannot poll the queue (CreateEventSourceMapping).
+    const reconcileKey =
+      functionOf.get(source.handlers.reconcile ?? 'functions/reconcile/handler.handler') ?? 'reconcile';
+    await iam?.checkEventSource(reconcileKey, jobs.url);
     // The reconcile event source as deployed: up to MaximumConcurrency containers, each its own handler instance
     // (its own SDK clients and rate limiter), with a Lambda context whose remaining time counts down.
     const { makeHandler } = await import('#functions/reconcile/handler');
@@ -251,7 +284,11 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       queue: jobs,
       batchSize: source.reconcileBatchSize,
       maxConcurrency: source.reconcileMaxConcurrency,
-      container: () => makeHandler(reconcileDeps(loadConfig(process.env, { requireQueue: false })), opts.reconcile),
+      container: () => {
+        const h = makeHandler(reconcileDeps(loadConfig(process.env, { requireQueue: false })), opts.reconcile);
+        // Each invocation signs with the reconcile function's credentials (its clients resolve them on first use).
+        return iam ? (event, context) => iam.asFunction(reconcileKey, () => h(event, context)) : h;
+      },
       context: () => {
         const deadline = Date.now() + reconcileTimeoutMs;
         return { ...lambdaContext('reconcile'), getRemainingTimeInMillis: () => deadline - Date.now() };
@@ -309,6 +346,7 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
       guests,
       ec2,
       env,
+      iam: iam?.evaluator,
       now,
       advance: clock.advance,
       setDropWhen(fn) {

@@ -606,6 +606,8 @@ netutils_diff() {
 # and poll a bounded time: right after boot its units are still settling, and that is not a failure.
 check_netutils() {
   local dev deadline=$((SECONDS + NETUTILS_WAIT)) triggered=false
+  # This mode never writes: drop the lock, so no wait on amazon-ec2-net-utils ever holds it.
+  flock -u 9 2>/dev/null || true
   while :; do
     netutils_diff
     if [ -z "$BAD" ]; then

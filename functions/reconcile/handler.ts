@@ -9,7 +9,7 @@ import { RetryLaterError } from '#src/errors';
 import { parseJob } from '#src/jobs/job';
 import { logger } from '#src/logger';
 import { metrics } from '#src/metrics';
-import { reconcileInstance } from '#src/reconcile/reconcile';
+import { jobOptions, reconcileInstance } from '#src/reconcile/reconcile';
 import { throttleRetryDelayMs, wasThrottled } from '#src/reconcile/throttle';
 
 /** Time kept free at the end of the invocation: the last reconcile attempt must finish before the timeout. */
@@ -36,7 +36,7 @@ async function record(message: SQSRecord, context: Context, deps: Deps, options:
     let outcome: Awaited<ReturnType<typeof reconcileInstance>> | undefined;
     let thrown: unknown;
     try {
-      outcome = await reconcileInstance(job.instanceId, deps, { jobId: message.messageId });
+      outcome = await reconcileInstance(job.instanceId, deps, jobOptions(job, message.messageId));
     } catch (e) {
       thrown = e;
     }

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import * as ec2 from '@aws-sdk/client-ec2';
 import { NormalizedSchema } from '@smithy/core/schema';
 import type { LocalSqs } from '../sqs-fifo';
-import { EC2_ACTIONS, type Region, RegionError } from './model/index';
+import { accessKeyOf } from './iam/evaluator';
+import { type CallOrigin as Caller, EC2_ACTIONS, type Region, RegionError } from './model/index';
 
 /**
  * The local region over the wire: one HTTP server on 127.0.0.1 speaking
@@ -174,10 +175,19 @@ export async function startRegionServer(opts: {
   region: Region;
   sqs?: LocalSqs;
   port?: number;
+  /**
+   * IAM for the SQS calls served here (local/region/iam/enforce.ts). EC2 and SSM calls are evaluated by the region's
+   * own authorizer: the server hands each of them the caller's access key id.
+   */
+  authorizeSqs?: (call: {
+    caller: string | undefined;
+    action: string;
+    input: Record<string, unknown>;
+  }) => Promise<void>;
 }): Promise<RegionServer> {
   const { region, sqs } = opts;
 
-  async function handleEc2(text: string, res: ServerResponse, requestId: string): Promise<void> {
+  async function handleEc2(text: string, res: ServerResponse, requestId: string, caller: Caller): Promise<void> {
     const params = new Map(new URLSearchParams(text));
     const action = params.get('Action') ?? '';
     try {
@@ -191,9 +201,10 @@ export async function startRegionServer(opts: {
       const parsed = readQuery(input, params, '', [...params.keys()], used);
       const unknown = [...params.keys()].find((k) => !used.has(k));
       if (unknown) throw new RegionError('UnknownParameter', `The parameter ${unknown} is not recognized`);
-      const result = await region.ec2(action as never, parsed as never);
+      const result = await region.ec2(action as never, parsed as never, caller);
       const xml =
-        `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response ` +
+        `<?xml version="1.0" encoding="UTF-8"?>
+<${action}Response ` +
         `xmlns="${EC2_XMLNS}"><requestId>${requestId}</requestId>${writeXml(output, result)}</${action}Response>`;
       res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
       res.end(xml);
@@ -204,15 +215,22 @@ export async function startRegionServer(opts: {
     }
   }
 
-  async function handleJson(target: string, text: string, res: ServerResponse, requestId: string): Promise<void> {
+  async function handleJson(
+    target: string,
+    text: string,
+    res: ServerResponse,
+    requestId: string,
+    caller: Caller,
+  ): Promise<void> {
     const [service, action = ''] = target.split('.');
     const contentType = service === 'AmazonSSM' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0';
     try {
       const input = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       let result: unknown;
-      if (service === 'AmazonSSM') result = await region.ssm(action as never, input as never);
+      if (service === 'AmazonSSM') result = await region.ssm(action as never, input as never, caller);
       else if (service === 'AmazonSQS' && sqs) {
         region.limits?.take('sqs', action, input);
+        await opts.authorizeSqs?.({ caller: caller.caller, action, input });
         result = sqs.call(action, input);
       } else throw new RegionError('UnknownOperationException', `Unknown operation ${target}`);
       res.writeHead(200, { 'content-type': contentType, 'x-amzn-requestid': requestId });
@@ -238,13 +256,15 @@ export async function startRegionServer(opts: {
     body(req)
       .then(async (text) => {
         const target = req.headers['x-amz-target'];
+        // Who signed the request (SigV4 Credential=<access key id>/…): IAM evaluates the call as that caller.
+        const caller: Caller = { caller: accessKeyOf(req.headers.authorization) };
         if (req.method !== 'POST') {
           res.writeHead(405, { allow: 'POST' });
           res.end();
         } else if (typeof target === 'string') {
-          await handleJson(target, text, res, requestId);
+          await handleJson(target, text, res, requestId, caller);
         } else {
-          await handleEc2(text, res, requestId);
+          await handleEc2(text, res, requestId, caller);
         }
       })
       .catch((e: unknown) => {

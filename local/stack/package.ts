@@ -3,7 +3,19 @@
  * template and one zip per function. Used by the stack checks (test/stack) and the bundle benchmark.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,6 +86,51 @@ export function packageWithParams(params: Record<string, string>, outDir: string
     throw new Error(`osls package failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`, { cause: err });
   }
   return JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as CfnTemplate;
+}
+
+/** Where {@link packagedTemplate} keeps templates by the hash of what they are built from. */
+const TEMPLATE_CACHE = join(STACK_ROOT, 'node_modules', '.cache', 'eip-autopilot');
+
+/**
+ * The files a packaged template is built from: serverless.yml, infra/ (roles, rules, resolvers), the guest document
+ * it embeds, and package-lock.json (the osls and plugin versions). Function code is not among them: it changes the
+ * zips, never the template's resources.
+ */
+function templateInputs(): string[] {
+  const infra = readdirSync(join(STACK_ROOT, 'infra'), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+  return [
+    join(STACK_ROOT, 'serverless.yml'),
+    join(STACK_ROOT, 'package-lock.json'),
+    join(STACK_ROOT, 'ssm-documents', 'guest-sync.yaml'),
+    ...infra.sort(),
+  ];
+}
+
+/**
+ * The template `osls package` produces with these parameters (the JSON a deploy sends), packaged once per content of
+ * its inputs and kept in node_modules/.cache: the demo and the end-to-end tests read the roles from it without paying
+ * ~15 s of packaging on every start.
+ */
+export function packagedTemplate(params: Record<string, string> = {}): CfnTemplate {
+  const hash = createHash('sha256');
+  for (const file of templateInputs()) hash.update(`${file}\0`).update(readFileSync(file)).update('\0');
+  hash.update(JSON.stringify(Object.entries(params).sort()));
+  const cached = join(TEMPLATE_CACHE, `template-${hash.digest('hex').slice(0, 32)}.json`);
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as CfnTemplate;
+  const out = mkdtempSync(join(tmpdir(), 'eip-package-'));
+  try {
+    const template = packageWithParams(params, out);
+    mkdirSync(TEMPLATE_CACHE, { recursive: true });
+    // Written whole, then renamed: a concurrent reader sees the old state or the complete file.
+    const partial = `${cached}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify(template));
+    renameSync(partial, cached);
+    return template;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -63,6 +63,11 @@ export interface LeftoverEni {
 export interface ActualState {
   instanceId: string;
   exists: boolean;
+  /**
+   * `false`: the instance carries neither the count tag nor our status tag and its addresses were not read (see
+   * {@link observe}'s `skipUntagged`); absent otherwise.
+   */
+  managed?: false;
   state: string | undefined;
   instanceType: string | undefined;
   subnetId: string | undefined;
@@ -169,11 +174,28 @@ export async function observeLeftoverEnis(instanceId: string, ec2: Ec2Port): Pro
 }
 
 /**
- * The only reads of a steady-state reconcile: DescribeInstances (filter form) and one unfiltered DescribeAddresses.
- * The unfiltered read costs the same one call as a tag-filtered one and also yields the quota usage, the free pool
- * addresses and any foreign EIP on our ENIs, so no second read is needed when something must be acquired.
+ * Every Elastic IP of the Region in one call. DescribeAddresses has no pagination; the `domain=vpc` filter matches
+ * every address (EC2-Classic is retired) and makes the call a filtered one, which EC2 serves from the larger
+ * non-mutating bucket (100 tokens, 20/s) instead of the unfiltered one (50, 10/s). A tag filter would not do: the
+ * planner needs the Region's usage (quota), the free pool addresses and foreign EIPs on our ENIs from this one read.
  */
-export async function observe(instanceId: string, ec2: Ec2Port): Promise<ActualState> {
-  const [instance, addresses] = await Promise.all([ec2.describeInstance(instanceId), ec2.describeAddresses()]);
-  return toActual(instanceId, instance, addresses);
+export const ALL_ADDRESSES = [{ Name: 'domain', Values: ['vpc'] }];
+
+/**
+ * The only reads of a steady-state reconcile: DescribeInstances (filter form), then one DescribeAddresses of the whole
+ * Region ({@link ALL_ADDRESSES}). With `skipUntagged`, an instance carrying neither the count tag nor our status tag
+ * is not ours: DescribeInstances is then the only read, and `actual.managed` is false.
+ */
+export async function observe(
+  instanceId: string,
+  ec2: Ec2Port,
+  options: { skipUntagged?: boolean; countTagKey?: string } = {},
+): Promise<ActualState> {
+  const instance = await ec2.describeInstance(instanceId);
+  if (options.skipUntagged && instance !== undefined) {
+    const tags = tagRecord(instance.Tags);
+    const ours = (options.countTagKey !== undefined && tags[options.countTagKey] !== undefined) || TAG.status in tags;
+    if (!ours) return { ...toActual(instanceId, instance, []), managed: false };
+  }
+  return toActual(instanceId, instance, await ec2.describeAddresses(ALL_ADDRESSES));
 }

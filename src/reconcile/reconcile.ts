@@ -26,6 +26,21 @@ export interface ReconcileOptions {
    * (CLI), the run is a new job.
    */
   jobId?: string;
+  /**
+   * Stop after DescribeInstances when the instance carries neither the count tag nor our status tag: event jobs,
+   * since every instance of the Region changes state and the event carries no tags. Not for the sweep's jobs (it
+   * found addresses of ours for the instance) nor the CLI.
+   */
+  skipUntagged?: boolean;
+}
+
+/**
+ * The options of the reconcile a queued job asks for: its ClientTokens derive from the message id, and event jobs
+ * (which may name any instance of the Region) stop after DescribeInstances for an instance that is not ours; the
+ * sweep's jobs name instances it found addresses of ours for, so they always read them.
+ */
+export function jobOptions(job: { reason: string }, messageId: string): ReconcileOptions {
+  return { jobId: messageId, skipUntagged: !job.reason.startsWith('sweep:') };
 }
 
 /** Result of one reconcile, used by the handler, the CLI and the tests. */
@@ -87,8 +102,15 @@ async function typeLimits(instanceType: string, ec2: Ec2Port): Promise<TypeLimit
 export async function observeAndPlan(
   instanceId: string,
   deps: Pick<ReconcileDeps, 'ec2' | 'ssm' | 'config'>,
+  options: Pick<ReconcileOptions, 'skipUntagged'> = {},
 ): Promise<{ actual: ActualState; plan: PlanResult }> {
-  const actual = await observe(instanceId, deps.ec2);
+  const actual = await observe(instanceId, deps.ec2, {
+    skipUntagged: options.skipUntagged,
+    countTagKey: deps.config.countTagKey,
+  });
+  if (actual.managed === false) {
+    return { actual, plan: { actions: [{ kind: 'noop', reason: 'not-managed' }], missing: [], placed: 0, wanted: 0 } };
+  }
   const desired = desiredFromTags(actual.tags, deps.config);
   const ctx: PlanContext = { countTagKey: deps.config.countTagKey };
   let plan = planInstance(desired, actual, ctx);
@@ -132,7 +154,7 @@ export async function reconcileInstance(
   deps: ReconcileDeps,
   options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
-  const { actual, plan } = await observeAndPlan(instanceId, deps);
+  const { actual, plan } = await observeAndPlan(instanceId, deps, options);
   const guestEnabled = options.guest ?? true;
   const planned = plan.actions.filter((a) => a.kind !== 'write-status' && (guestEnabled || a.kind !== 'sync-guest'));
   const current = actual.tags[TAG.status];

@@ -118,20 +118,20 @@ export function strongerStatus(a: string | undefined, b: string | undefined): st
 }
 
 /**
- * Where the latest guest-document invocation on an instance stands: still running (`in-flight`), `succeeded`,
- * `failed` (a final status other than success), or `none` (it never ran there).
+ * Where the latest guest-document invocation on an instance stands: still running (`in-flight`: Pending, InProgress,
+ * Delayed, Cancelling), `succeeded`, `failed` (a final status other than success), or `none` (it never ran there).
  */
 export type GuestCommandState = 'in-flight' | 'succeeded' | 'failed' | 'none';
 
-// A command still on its way: `Delayed` is an agent that is registered but unreachable (until TimeoutSeconds).
-const IN_FLIGHT: ReadonlySet<string> = new Set(['Pending', 'InProgress', 'Delayed']);
+// A command still on its way: `Delayed` is an agent that is registered but unreachable (until TimeoutSeconds);
+// `Cancelling` is not final either (SSM is stopping it; it can still end Success, Failed or Cancelled).
+const IN_FLIGHT: ReadonlySet<string> = new Set(['Pending', 'InProgress', 'Delayed', 'Cancelling']);
 
 /** SSM invocation statuses that end an invocation without success (the EventBridge event and the API spellings). */
 const FAILED: ReadonlySet<string> = new Set([
   'Failed',
   'TimedOut',
   'Cancelled',
-  'Cancelling',
   'DeliveryTimedOut',
   'Delivery Timed Out',
   'ExecutionTimedOut',

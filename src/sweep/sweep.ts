@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import type { Job } from '../jobs/job';
 import { logger } from '../logger';
 import { desiredFromTags } from '../reconcile/desired';
-import { toActual } from '../reconcile/observe';
+import { ALL_ADDRESSES, toActual } from '../reconcile/observe';
 import { CLOUD_KINDS, planInstance } from '../reconcile/plan';
 import { Status } from '../reconcile/status';
 import { TAG, tagRecord } from '../tags';
@@ -67,7 +67,7 @@ export async function sweep(
   config: Pick<Config, 'countTagKey' | 'poolTagKey' | 'onStopTagKey'>,
 ): Promise<SweepResult> {
   const instances = new Map<string, Instance>();
-  const addressesPromise = ec2.describeAddresses();
+  const addressesPromise = ec2.describeAddresses(ALL_ADDRESSES);
   for await (const page of ec2.describeInstancePages([{ Name: 'tag-key', Values: [config.countTagKey] }])) {
     for (const i of page) if (i.InstanceId) instances.set(i.InstanceId, i);
   }

@@ -36,6 +36,16 @@ describe('Story: the cloud half, no guests', () => {
     expect(story.steps[0]?.rows.every((r) => r.egress === undefined)).toBe(true);
   });
 
+  it('ran under IAM: every call of the functions evaluated against its packaged role, none refused', () => {
+    const decisions = d.iam?.decisions ?? [];
+    expect(decisions.filter((x) => !x.allowed)).toEqual([]);
+    expect(new Set(decisions.map((x) => x.functionKey))).toEqual(new Set(['intake', 'reconcile', 'commandStatus']));
+    // Release and detach + delete of our own ENI happened (step 4), so the conditions on owned resources held.
+    const actions = new Set(decisions.map((x) => x.action));
+    for (const a of ['ReleaseAddress', 'DetachNetworkInterface', 'DeleteNetworkInterface', 'DisassociateAddress'])
+      expect(actions).toContain(a);
+  });
+
   it('every status change came from the functions, in order', () => {
     expect(d.statusHistory(story.instanceId)).toEqual([
       'syncing 3/3',

@@ -20,6 +20,39 @@ async function ownedOn(w: World, id: string) {
 }
 
 describe('Function: reconcileInstance (on the region model)', () => {
+  // Most instances of a Region are not ours, and a state change carries no tags: such a job must cost one
+  // DescribeInstances and nothing else.
+  it('stops after DescribeInstances for an instance with neither the count tag nor our status tag', async () => {
+    world = await makeWorld();
+    const id = await world.launch('t3.micro', { Name: 'web' });
+    world.mark();
+    const outcome = await reconcileInstance(id, world.deps, { skipUntagged: true });
+    expect(world.since()).toEqual({ reads: ['DescribeInstances'], writes: [] });
+    expect(outcome).toMatchObject({ state: 'running', placed: 0, wanted: 0, status: undefined, retryLater: undefined });
+  });
+
+  it.each([
+    ['the count tag', { 'eip-count': '1' }],
+    ['only our status tag (count tag removed)', { 'eip-autopilot:status': 'ok 1/1' }],
+  ])('reads addresses for an instance carrying %s', async (_what, tags) => {
+    world = await makeWorld();
+    const id = await world.launch('t3.micro', tags);
+    world.mark();
+    await reconcileInstance(id, world.deps, { skipUntagged: true });
+    expect(world.since().reads).toContain('DescribeAddresses');
+  });
+
+  // EC2 serves unfiltered, unpaginated describes from a smaller bucket (50 tokens, 10/s, vs 100/20).
+  it('reads addresses with a filter, never from the unfiltered bucket', async () => {
+    world = await makeWorld({ rateLimits: {} });
+    const id = await world.launch('t3.medium', { 'eip-count': '2' });
+    await converge(world, id);
+    await reconcileInstance(id, world.deps);
+    const buckets = world.region.limits?.usage().map((u) => u.key) ?? [];
+    expect(buckets).toContain('ec2:DescribeAddresses');
+    expect(buckets).not.toContain('ec2:DescribeAddresses#unfiltered');
+  });
+
   it('gives a fresh instance N EIPs, each on its own private IP, primary first', async () => {
     world = await makeWorld();
     const id = await world.launch('t3.medium', { 'eip-count': '3' });

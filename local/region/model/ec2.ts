@@ -78,9 +78,14 @@ export class Ec2Model {
     return this.s.defaultGroupId;
   }
 
-  /** Subnets of the VPC, for the lab and the demo (there is no DescribeSubnets action yet). */
+  /** Subnets of the VPC (with their owner account), for the lab, the demo and IAM (no DescribeSubnets action yet). */
   subnetList(): ReturnType<Ec2State['subnetList']> {
     return this.s.subnetList();
+  }
+
+  /** Security groups of the VPC with their owner account, for IAM (no DescribeSecurityGroups action yet). */
+  securityGroupList(): ReturnType<Ec2State['securityGroupList']> {
+    return this.s.securityGroupList();
   }
 
   /** Subscribes to internal changes (associations, ENI changes) — used by the lab to update NAT and IMDS. */

@@ -92,6 +92,11 @@ export interface RegionOptions {
    * internet is 192.0.2.0/24, so a deployment with lab guests leaves that one out.
    */
   publicIpRanges?: string[];
+  /**
+   * Owner account of the VPC, its subnets and security group (default: `accountId`). Another account models a VPC
+   * shared through RAM: the subnets are the owner's, the instances, ENIs and EIPs ours.
+   */
+  vpcOwnerId?: string;
   /** Clock in ms since the epoch (default `Date.now`); see {@link manualClock}. */
   clock?: () => number;
   /** Injected latency per call, fixed or uniform in [min, max] (default 0). */
@@ -109,14 +114,36 @@ export interface RegionOptions {
   runner?: CommandRunner;
 }
 
+/**
+ * Decides whether a call that came over the wire may run (local/region/iam/): resolves to allow, rejects with the
+ * RegionError AWS answers a denial with. `caller` is the access key id the request was signed with.
+ */
+export type Authorizer = (call: {
+  caller: string | undefined;
+  service: 'ec2' | 'ssm';
+  action: string;
+  input: Record<string, unknown>;
+}) => Promise<void>;
+
+/** Who sent a call over the wire (the server passes it; in-process callers pass nothing and are not evaluated). */
+export interface CallOrigin {
+  /** Access key id of the request's SigV4 signature (undefined: unsigned). */
+  caller: string | undefined;
+}
+
 /** The local region: EC2 + SSM state, call log, events. */
 export interface Region {
   readonly accountId: string;
   readonly regionName: string;
-  /** Calls an EC2 action with the SDK's input shape; resolves to its output shape or rejects with a RegionError. */
-  ec2<A extends Ec2Action>(action: A, input: Ec2Input<A>): Promise<Ec2Output<A>>;
+  /**
+   * Calls an EC2 action with the SDK's input shape; resolves to its output shape or rejects with a RegionError. With
+   * an `origin` (the server's calls) the authorizer, if set, decides first.
+   */
+  ec2<A extends Ec2Action>(action: A, input: Ec2Input<A>, origin?: CallOrigin): Promise<Ec2Output<A>>;
   /** Calls an SSM action, same contract as {@link Region.ec2}. */
-  ssm<A extends SsmAction>(action: A, input: SsmInput<A>): Promise<SsmOutput<A>>;
+  ssm<A extends SsmAction>(action: A, input: SsmInput<A>, origin?: CallOrigin): Promise<SsmOutput<A>>;
+  /** Sets (or clears) the authorizer of calls that come with an origin: IAM (local/region/iam/). */
+  setAuthorizer(authorizer: Authorizer | undefined): void;
   /** Subscribes to the events AWS would send to EventBridge; returns an unsubscribe function. */
   onEvent(listener: (event: RegionEvent) => void): () => void;
   /** Subscribes to internal network changes (associations, ENIs) for the lab's NAT and IMDS. */
@@ -139,8 +166,10 @@ export interface Region {
   setRunner(runner: CommandRunner): void;
   /** An instance's network as IMDS shows it (the VPC lab's `LabInstance` shape); undefined if unknown. */
   guestNetwork(instanceId: string): GuestNetwork | undefined;
-  /** Subnets of the VPC (CIDR, AZ) for the lab. */
-  subnets(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string }[];
+  /** Subnets of the VPC (CIDR, AZ, owner account) for the lab and IAM. */
+  subnets(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string; OwnerId: string }[];
+  /** Security groups of the VPC (owner account) for IAM. */
+  securityGroups(): { GroupId: string; VpcId: string; OwnerId: string }[];
   /** Direct access to the halves, for the lab (IMDS) and white-box tests. */
   readonly model: { ec2: Ec2Model; ssm: SsmModel };
 }
@@ -171,6 +200,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
   const listeners = new Set<(event: RegionEvent) => void>();
   const calls: CallRecord[] = [];
   const executions: Region['executions'] = [];
+  let authorizer: Authorizer | undefined;
   const limits = opts.rateLimits ? new RateLimits(opts.rateLimits, now) : undefined;
 
   const ctx: RegionContext = {
@@ -206,6 +236,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     terminatedVisibleMs: opts.terminatedVisibleMs ?? 3_600_000,
     launchVisibilityDelayMs: opts.launchVisibilityDelayMs ?? 0,
     publicIpRanges: opts.publicIpRanges,
+    vpcOwnerId: opts.vpcOwnerId,
   });
   const defaultRunner: CommandRunner = async (instanceId, script, env): Promise<RunResult> => {
     executions.push({ instanceId, script, env });
@@ -232,6 +263,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     input: unknown,
     target: object,
     known: readonly string[],
+    origin: CallOrigin | undefined,
   ): Promise<unknown> {
     await delay();
     const record: CallRecord = { service, action, ok: true, at: now() };
@@ -248,6 +280,11 @@ export function createRegion(opts: RegionOptions = {}): Region {
           : regionError('ThrottlingException', 'Rate exceeded', 400);
       }
       limits?.take(service, action, input);
+      if (authorizer && origin) {
+        // Evaluated against the state as it is now (tags, attachments), like AWS at the moment of the request.
+        ec2.settle();
+        await authorizer({ caller: origin.caller, service, action, input: (input ?? {}) as Record<string, unknown> });
+      }
       ec2.settle();
       // Copied in: the model must never keep a reference to the caller's objects.
       const method = (target as Record<string, (i: unknown) => unknown>)[action] as (i: unknown) => unknown;
@@ -267,8 +304,11 @@ export function createRegion(opts: RegionOptions = {}): Region {
   return {
     accountId,
     regionName,
-    ec2: (action, input) => invoke('ec2', action, input, ec2, EC2_ACTIONS) as never,
-    ssm: (action, input) => invoke('ssm', action, input, ssm, SSM_ACTIONS) as never,
+    ec2: (action, input, origin) => invoke('ec2', action, input, ec2, EC2_ACTIONS, origin) as never,
+    ssm: (action, input, origin) => invoke('ssm', action, input, ssm, SSM_ACTIONS, origin) as never,
+    setAuthorizer(next) {
+      authorizer = next;
+    },
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -288,6 +328,7 @@ export function createRegion(opts: RegionOptions = {}): Region {
     setRunner: (runner) => ssm.setRunner(runner),
     guestNetwork: (instanceId) => ec2.guestNetwork(instanceId),
     subnets: () => ec2.subnetList(),
+    securityGroups: () => ec2.securityGroupList(),
     model: { ec2, ssm },
   };
 }

@@ -91,7 +91,13 @@ export type Action =
   | { kind: 'write-status'; value: string; reason: 'status-changed' }
   | {
       kind: 'noop';
-      reason: 'in-sync' | 'instance-pending' | 'instance-stopped-keep' | 'nothing-to-do' | 'guest-command-in-flight';
+      reason:
+        | 'in-sync'
+        | 'instance-pending'
+        | 'instance-stopped-keep'
+        | 'nothing-to-do'
+        | 'guest-command-in-flight'
+        | 'not-managed';
     };
 
 /** The plan plus what the planner could not decide without more input. */

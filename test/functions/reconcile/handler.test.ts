@@ -77,6 +77,16 @@ describe('Function: reconcile handler', () => {
     },
   );
 
+  it('costs one DescribeInstances for a state change of an instance that is not ours', async () => {
+    await setup();
+    const id = await world.launch('t3.medium', { Name: 'not-ours' });
+    send(JSON.stringify({ instanceId: id, reason: 'state-change:running' }), id, 'e7');
+    world.mark();
+    const response = await handler(queue.toEvent(queue.receive({ MaxNumberOfMessages: 10 })), context);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(world.since()).toEqual({ reads: ['DescribeInstances'], writes: [] });
+  });
+
   it('completes the job (no redelivery) while the guest agent is not registered: status pending', async () => {
     await setup({ agentRegistrationDelayMs: 600_000 });
     const id = await world.launch('t3.medium', { 'eip-count': '1' });

@@ -17,6 +17,11 @@ export interface Ec2Options {
   launchVisibilityDelayMs: number;
   /** /24 prefixes (`a.b.c`) public IPs are drawn from, in order (default: the three documentation ranges). */
   publicIpRanges?: string[];
+  /**
+   * Account that owns the VPC, its subnets and its security group (default: the region's own account). Another
+   * account makes it a VPC shared through RAM: instances and ENIs stay ours, the subnets and groups are the owner's.
+   */
+  vpcOwnerId?: string;
 }
 
 export const STATE_CODES: Record<InstanceStateName, number> = {
@@ -34,6 +39,8 @@ export const PUBLIC_RANGES = ['192.0.2', '198.51.100', '203.0.113'];
 export interface SubnetRec {
   id: string;
   vpcId: string;
+  /** Owner account (the VPC owner's in a shared VPC). */
+  ownerId: string;
   az: string;
   cidr: string;
   base: number;

@@ -76,6 +76,7 @@ export class Ec2State {
     this.subnets.set(id, {
       id,
       vpcId: this.vpcId,
+      ownerId: this.opts.vpcOwnerId ?? this.ctx.account,
       az,
       cidr,
       base: ipv4ToInt(net ?? ''),
@@ -85,14 +86,20 @@ export class Ec2State {
     return id;
   }
 
-  /** Subnets of the VPC, for the lab and the demo (there is no DescribeSubnets action yet). */
-  subnetList(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string }[] {
+  /** Subnets of the VPC, for the lab, the demo and IAM (there is no DescribeSubnets action yet). */
+  subnetList(): { SubnetId: string; CidrBlock: string; AvailabilityZone: string; VpcId: string; OwnerId: string }[] {
     return [...this.subnets.values()].map((s) => ({
       SubnetId: s.id,
       CidrBlock: s.cidr,
       AvailabilityZone: s.az,
       VpcId: s.vpcId,
+      OwnerId: s.ownerId,
     }));
+  }
+
+  /** Security groups of the VPC (only its default group), for IAM (there is no DescribeSecurityGroups action). */
+  securityGroupList(): { GroupId: string; VpcId: string; OwnerId: string }[] {
+    return [{ GroupId: this.defaultGroupId, VpcId: this.vpcId, OwnerId: this.opts.vpcOwnerId ?? this.ctx.account }];
   }
 
   /** Subscribes to internal changes (associations, ENI changes) — used by the lab to update NAT and IMDS. */

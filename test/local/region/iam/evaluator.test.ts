@@ -151,6 +151,18 @@ describe('IAM evaluation of the packaged roles', () => {
       'elastic-ip/eipalloc-foreign',
     ],
     [
+      'attaching our ENI to an instance without the count tag',
+      'AttachNetworkInterface',
+      { NetworkInterfaceId: 'eni-owned', InstanceId: 'i-managed', DeviceIndex: 1 },
+      'instance/i-managed',
+    ],
+    [
+      'associating our EIP with an instance without the count tag',
+      'AssociateAddress',
+      { AllocationId: 'eipalloc-owned', InstanceId: 'i-foreign' },
+      'instance/i-foreign',
+    ],
+    [
       'disassociating a foreign EIP',
       'DisassociateAddress',
       { AssociationId: 'eipassoc-foreign' },
