@@ -17,6 +17,8 @@ const STACK = [
 ];
 const LAB = ['test/guest/**/*.test.ts', 'test/local/lab/**/*.test.ts'];
 const E2E = ['test/e2e/**/*.test.ts', 'test/local/deployment.test.ts'];
+/** The booted-guest matrix has its own config (vitest.booted.config.ts, `npm run test:booted`). */
+const BOOTED = ['test/guest/booted/**'];
 /** Unit tests that patch process globals (Date, timers): they keep the per-file isolation. */
 const GLOBALS = ['test/local/virtual-time.test.ts'];
 
@@ -38,7 +40,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [...STACK, ...LAB, ...E2E, ...GLOBALS],
+          exclude: [...STACK, ...LAB, ...E2E, ...GLOBALS, ...BOOTED],
           // Files share a worker's module cache: importing the SDK once per worker, not once per file, is most of
           // the speed-up. Unit tests keep no module state between files (caches are cleared, mocks restored).
           isolate: false,
@@ -54,7 +56,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'lab', include: LAB, fileParallelism: false, sequence: { groupOrder: 2 } },
+        test: { name: 'lab', include: LAB, exclude: BOOTED, fileParallelism: false, sequence: { groupOrder: 2 } },
       },
       {
         extends: true,

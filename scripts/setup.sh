@@ -18,6 +18,9 @@ packages=(
   systemd    # systemd-networkd, networkctl (Debian 12: inside this package)
   util-linux # unshare: the lab's namespaces
   procps     # sysctl inside the lab's namespaces
+  systemd-container # systemd-nspawn: the booted-guest matrix (npm run test:booted)
+  mmdebstrap        # builds the booted guests' Debian root filesystem (cached in /var/cache/eip-autopilot)
+  dnsmasq-base      # the lab's DHCP server per ENI for the booted guests
 )
 # Debian 13 ships systemd-networkd as its own package; Debian 12 has it inside systemd.
 if [ -r /etc/os-release ]; then

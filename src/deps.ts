@@ -1,7 +1,7 @@
 import { type Clients, makeClients, makeEc2Client, makeSqsClient, makeSsmClient } from './aws/clients';
 import { type Ec2Port, ec2Adapter } from './aws/ec2-port';
 import { limitClient, RateLimiter } from './aws/rate-limit';
-import { type SqsPort, sqsAdapter } from './aws/sqs-port';
+import { type JobReturnPort, jobReturnAdapter, type SqsPort, sqsAdapter } from './aws/sqs-port';
 import { type SsmPort, ssmAdapter } from './aws/ssm-port';
 import type { Config } from './config';
 
@@ -41,13 +41,15 @@ export function sweepDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'ssm' |
  * reconcile: EC2 reads and writes, SSM SendCommand and ListCommandInvocations, both clients behind one client-side
  * limiter (this container's part of the API rate share, src/aws/rate-limit.ts).
  */
-export function reconcileDeps(config: Config): Pick<Deps, 'config' | 'ec2' | 'ssm'> & { limiter: RateLimiter } {
+export function reconcileDeps(
+  config: Config,
+): Pick<Deps, 'config' | 'ec2' | 'ssm'> & { limiter: RateLimiter; jobs: JobReturnPort } {
   const limiter = new RateLimiter({ share: config.apiRateShare, concurrency: config.reconcileConcurrency });
   const ec2 = makeEc2Client();
   const ssm = makeSsmClient();
   limitClient(ec2, 'ec2', limiter);
   limitClient(ssm, 'ssm', limiter);
-  return { config, ec2: ec2Adapter(ec2), ssm: ssmAdapter(ssm), limiter };
+  return { config, ec2: ec2Adapter(ec2), ssm: ssmAdapter(ssm), limiter, jobs: jobReturnAdapter(makeSqsClient()) };
 }
 
 /** command-status: one DescribeInstances and the status tag. EC2 only. */

@@ -10,7 +10,7 @@ import { parseJob } from '#src/jobs/job';
 import { logger } from '#src/logger';
 import { metrics } from '#src/metrics';
 import { jobOptions, reconcileInstance } from '#src/reconcile/reconcile';
-import { throttleRetryDelayMs, wasThrottled } from '#src/reconcile/throttle';
+import { throttleRetryDelayMs, throttleReturnSeconds, wasThrottled } from '#src/reconcile/throttle';
 
 /** Time kept free at the end of the invocation: the last reconcile attempt must finish before the timeout. */
 const RESERVE_MS = 30_000;
@@ -18,6 +18,19 @@ const RESERVE_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Deps = ReturnType<typeof reconcileDeps>;
+
+async function returnSoon(message: SQSRecord, instanceId: string, deps: Deps): Promise<void> {
+  const queueUrl = deps.config.jobQueueUrl;
+  if (!queueUrl) return;
+  const seconds = throttleReturnSeconds();
+  try {
+    await deps.jobs.returnAfter(queueUrl, message.receiptHandle, seconds);
+    logger.info('throttled: job handed back early', { instanceId, visibilitySeconds: seconds });
+  } catch (e) {
+    // The redelivery after the full visibility timeout still comes.
+    logger.warn('throttled: could not hand the job back early', { instanceId, code: (e as Error).name });
+  }
+}
 
 /** How one container handles throttling (the bench compares designs; deployed: the defaults). */
 export interface HandlerOptions {
@@ -43,7 +56,8 @@ async function record(message: SQSRecord, context: Context, deps: Deps, options:
     // Throttled beyond the SDK's own retries: run the whole reconcile again after a jittered pause, inside this
     // invocation, instead of waiting for the redelivery (the 720 s visibility timeout). The rerun is safe: reconcile
     // is level-based and a run cut short mid-plan is the "killed run" its crash-safety covers.
-    if (options.retryInInvocation !== false && wasThrottled(outcome, thrown)) {
+    const throttled = wasThrottled(outcome, thrown);
+    if (options.retryInInvocation !== false && throttled) {
       const delay = throttleRetryDelayMs(attempt);
       if (context.getRemainingTimeInMillis() - delay > RESERVE_MS) {
         logger.info('throttled: reconciling again within the invocation', {
@@ -55,6 +69,9 @@ async function record(message: SQSRecord, context: Context, deps: Deps, options:
         continue;
       }
     }
+    // Still throttled and out of time: hand the job back with a short, jittered visibility instead of the queue's
+    // 720 s. (Each return is a receive: a throttle storm reaches the DLQ after maxReceiveCount × ~2-3 minutes.)
+    if (options.retryInInvocation !== false && throttled) await returnSoon(message, job.instanceId, deps);
     if (thrown !== undefined) throw thrown;
     // A failed record is redelivered after the visibility timeout, up to the queue's maxReceiveCount (then DLQ).
     if (outcome?.retryLater)
@@ -72,7 +89,8 @@ async function record(message: SQSRecord, context: Context, deps: Deps, options:
  * container's part of the API rate share). The local deployment calls it once per container it runs.
  */
 export function makeHandler(
-  // Retries are SQS redeliveries, so reconcile never sends to the queue and needs no JOB_QUEUE_URL.
+  // Retries are SQS redeliveries: reconcile never sends to the queue. JOB_QUEUE_URL (optional) lets it hand a
+  // throttled job back early (ChangeMessageVisibility, which the event source needs anyway).
   deps: Deps = reconcileDeps(loadConfig(process.env, { requireQueue: false })),
   options: HandlerOptions = {},
 ) {

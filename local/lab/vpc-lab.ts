@@ -10,7 +10,11 @@
  *                                 anti-spoofing: drop a source not assigned to the ENI
  *                                 IGW: 1:1 NAT private IP ↔ EIP, no NAT → no internet
  *                                 IMDSv2 server on 169.254.169.254:80          ── wan 192.0.2.1/24 ──
+ *                                 with `dhcp`: a dnsmasq DHCP server per ENI port
  * ```
+ *
+ * Without `dhcp`, `apply()` configures eth0's primary address and default route itself, as a DHCP client would; with
+ * `dhcp` (the booted guests), the guest's own network manager gets them from the router, as on EC2.
  *
  * Commands run in the guest (`exec`, `spawn`) get a private mount namespace where /run, /etc/systemd/system,
  * /etc/systemd/network and /usr/local/sbin are per-lab directories under `.lab-runtime/<id>/`: the guest script can
@@ -73,6 +77,13 @@ export interface Lab {
    * routing in the guest: that is the guest script's job.
    */
   apply(instance: LabInstance): Promise<void>;
+  /**
+   * Deletes the guest namespace (and with it every guest end of the ENI veths) and builds a fresh one with the same
+   * ENIs: what a stopped-then-started instance sees. The caller stops whatever runs in the guest first.
+   */
+  resetGuest(): Promise<void>;
+  /** Per ENI port (router side), the DHCP lease file of its dnsmasq (`dhcp` labs only). */
+  leaseFile(mac: string): string;
   /** `down`: connections to IMDS are refused; `garbage`: IMDS answers malformed addresses and subnets. */
   setImds(mode: 'ok' | 'down' | 'garbage'): Promise<void>;
   /** Runs argv inside the guest namespace (with the lab's private mounts). */
@@ -173,13 +184,28 @@ function sweepOrphans(): void {
 }
 
 /** Builds a lab: namespaces, the VPC/IGW, the echo and IMDS servers. Call `apply()` to give it an instance. */
-export async function createLab(opts: { id?: string } = {}): Promise<Lab> {
+export interface LabOptions {
+  id?: string;
+  /** Serve the primary address of every ENI by DHCP from the router (dnsmasq) instead of configuring it. */
+  dhcp?: boolean;
+  /** DHCP lease time (dnsmasq's minimum is 120 s); default 3600 s, as on EC2. */
+  dhcpLeaseSeconds?: number;
+}
+
+/** Whether `dnsmasq` (Debian package dnsmasq-base) is installed: needed by `dhcp` labs. */
+export function dnsmasqAvailable(): boolean {
+  return existsSync(DNSMASQ);
+}
+
+const DNSMASQ = '/usr/sbin/dnsmasq';
+
+export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   const avail = labAvailable();
   if (!avail.ok) throw new Error(avail.why);
   installExitHooks();
   sweepOrphans();
   counter += 1;
-  const lab = new LabImpl(opts.id ?? `${process.pid.toString(36)}x${counter}`);
+  const lab = new LabImpl(opts.id ?? `${process.pid.toString(36)}x${counter}`, opts);
   live.add(lab);
   try {
     await lab.build();
@@ -229,11 +255,16 @@ class LabImpl implements Lab {
   readonly sbinDir: string;
   private readonly stateFile: string;
   private readonly children = new Set<ChildProcess>();
+  /** dnsmasq per router port, with the configuration it was started with. */
+  private readonly dhcpServers = new Map<string, { child: ChildProcess; config: string }>();
   private instance: LabInstance = { instanceId: 'i-00000000000000000', enis: [] };
   private imdsMode: 'ok' | 'down' | 'garbage' = 'ok';
   private destroyed = false;
 
-  constructor(readonly id: string) {
+  constructor(
+    readonly id: string,
+    private readonly opts: LabOptions = {},
+  ) {
     this.guestNs = `eipa-${id}-guest`;
     this.vpcNs = `eipa-${id}-vpc`;
     this.netNs = `eipa-${id}-net`;
@@ -248,17 +279,11 @@ class LabImpl implements Lab {
   async build(): Promise<void> {
     for (const dir of [this.runDir, this.unitDir, this.networkDir, this.sbinDir]) mkdirSync(dir, { recursive: true });
     this.writeState();
-    for (const ns of [this.guestNs, this.vpcNs, this.netNs]) {
+    for (const ns of [this.vpcNs, this.netNs]) {
       await run('ip', ['netns', 'add', ns]);
       await this.ipBatch(ns, ['link set lo up']);
     }
-    // The guest drops what arrives on the wrong interface (strict reverse-path filtering, as many AMIs configure).
-    await this.nsRun(this.guestNs, [
-      'sysctl',
-      '-qw',
-      'net.ipv4.conf.all.rp_filter=1',
-      'net.ipv4.conf.default.rp_filter=1',
-    ]);
+    await this.buildGuestNs();
     await this.nsRun(this.vpcNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await this.ipBatch(this.vpcNs, [
       'address add 169.254.169.254/32 dev lo',
@@ -274,6 +299,97 @@ class LabImpl implements Lab {
     await this.writeFirewall();
     await this.startServer(this.netNs, ['echo', '80']);
     await this.startServer(this.vpcNs, ['imds', this.stateFile]);
+  }
+
+  private async buildGuestNs(): Promise<void> {
+    await run('ip', ['netns', 'add', this.guestNs]);
+    await this.ipBatch(this.guestNs, ['link set lo up']);
+    // The guest drops what arrives on the wrong interface (strict reverse-path filtering, as many AMIs configure).
+    await this.nsRun(this.guestNs, [
+      'sysctl',
+      '-qw',
+      'net.ipv4.conf.all.rp_filter=1',
+      'net.ipv4.conf.default.rp_filter=1',
+    ]);
+  }
+
+  async resetGuest(): Promise<void> {
+    for (const port of [...this.dhcpServers.keys()]) await this.stopDhcp(port);
+    await run('ip', ['netns', 'del', this.guestNs]);
+    await this.buildGuestNs();
+    await this.apply(this.instance);
+  }
+
+  leaseFile(mac: string): string {
+    return join(this.runtime, `dhcp-${routerPort(mac)}.leases`);
+  }
+
+  /** Starts (or restarts, when its ENI changed) the DHCP server of each ENI port; stops those of detached ENIs. */
+  private async syncDhcp(ports: Map<string, LabEni>): Promise<void> {
+    for (const port of [...this.dhcpServers.keys()]) if (!ports.has(port)) await this.stopDhcp(port);
+    for (const [port, eni] of ports) {
+      const [net = '', len = '32'] = eni.subnetCidr.split('/');
+      const mask = intToIpv4(len === '0' ? 0 : (0xffffffff << (32 - Number(len))) >>> 0);
+      const args = [
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--port=0',
+        '--user=root',
+        '--pid-file=',
+        `--interface=${port}`,
+        '--bind-interfaces',
+        '--dhcp-authoritative',
+        `--dhcp-range=${net},static,${mask},${this.opts.dhcpLeaseSeconds ?? 3600}`,
+        `--dhcp-host=${eni.mac},${eni.privateIps[0]}`,
+        `--dhcp-option=option:router,${subnetGateway(eni.subnetCidr)}`,
+        '--dhcp-option=option:dns-server',
+        `--dhcp-leasefile=${this.leaseFile(eni.mac)}`,
+        '--log-facility=-',
+        '--quiet-dhcp',
+      ];
+      const config = args.join(' ');
+      const current = this.dhcpServers.get(port);
+      if (current?.config === config && current.child.exitCode === null) continue;
+      // The old server must be gone first: the new one binds the same port-67 socket on the same interface.
+      if (current) await this.stopDhcp(port);
+      const child = spawnChild('ip', ['netns', 'exec', this.vpcNs, DNSMASQ, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      this.children.add(child);
+      this.dhcpServers.set(port, { child, config });
+      // Ready once it says its DHCP socket is bound; a guest booting sooner would send its DISCOVERs to no one.
+      await new Promise<void>((ok, fail) => {
+        let log = '';
+        const timer = setTimeout(() => fail(new Error(`dnsmasq on ${port} did not start: ${log}`)), 10_000);
+        child.stderr?.on('data', (d: Buffer) => {
+          log += d.toString();
+          if (log.includes('sockets bound exclusively')) {
+            clearTimeout(timer);
+            ok();
+          }
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          fail(new Error(`dnsmasq on ${port} exited (${code}): ${log}`));
+        });
+      });
+    }
+  }
+
+  private async stopDhcp(port: string): Promise<void> {
+    const server = this.dhcpServers.get(port);
+    this.dhcpServers.delete(port);
+    if (!server) return;
+    this.children.delete(server.child);
+    const { child } = server;
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await exited;
   }
 
   private writeState(): void {
@@ -375,6 +491,12 @@ class LabImpl implements Lab {
       }
     }
     await this.ipBatch(this.vpcNs, router);
+    if (this.opts.dhcp) {
+      await this.syncDhcp(wanted);
+      await this.writeFirewall();
+      this.writeState();
+      return;
+    }
     // DHCP on eth0: primary address and default route, only when missing (as a DHCP client renewing would).
     const eth0 = guestName(primary);
     const { stdout } = await run('ip', ['-n', this.guestNs, '-o', '-4', 'addr', 'show', 'dev', eth0]);
@@ -404,6 +526,8 @@ class LabImpl implements Lab {
     const dnat: string[] = [];
     const associated: string[] = [];
     for (const eni of this.instance.enis) {
+      // DHCP requests come from 0.0.0.0 (or the leased address): the VPC's DHCP service answers them.
+      if (this.opts.dhcp) spoof.push(`iifname "${routerPort(eni.mac)}" udp sport 68 udp dport 67 accept`);
       spoof.push(`iifname "${routerPort(eni.mac)}" ip saddr != { ${eni.privateIps.join(', ')} } drop`);
       for (const [priv, eip] of Object.entries(eni.publicIps)) {
         associated.push(priv);

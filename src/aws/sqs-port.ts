@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 /** One message for the FIFO job queue. */
 export interface QueueMessage {
@@ -36,6 +36,27 @@ export function sqsAdapter(client: SQSClient): SqsPort {
           throw new Error(`SQS refused ${out.Failed.length} job(s): ${first?.Code} ${first?.Message ?? ''}`.trim());
         }
       }
+    },
+  };
+}
+
+/** reconcile's one SQS call: hand a received job back to the queue sooner than its visibility timeout. */
+export interface JobReturnPort {
+  /** ChangeMessageVisibility: the job becomes receivable again after `seconds`. */
+  returnAfter(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/** The SDK adapter behind {@link JobReturnPort} (only ChangeMessageVisibility: reconcile's bundle stays small). */
+export function jobReturnAdapter(client: SQSClient): JobReturnPort {
+  return {
+    async returnAfter(queueUrl, receiptHandle, seconds) {
+      await client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
     },
   };
 }

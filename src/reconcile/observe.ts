@@ -9,11 +9,15 @@ export type { GuestCommandState } from './status';
 /** One ENI of the instance, private IPs in EC2 order (primary first, then secondaries by address). */
 export interface EniView {
   eniId: string;
+  /** Device index within its network card (each card has its own device 0). */
   deviceIndex: number;
+  /** The network card it is attached on (0 on types with one card; every ENI we add goes on card 0). */
+  networkCardIndex: number;
   attachmentId: string | undefined;
   /** Created by eip-autopilot (recognised by its Description). */
   managed: boolean;
   subnetId: string | undefined;
+  /** Empty for EFA-only and trunk interfaces: they carry no IPv4 an EIP could go on. */
   privateIps: string[];
   /** Private IPs carrying a public IP that is not in DescribeAddresses' answer (never ours). */
   ipsWithForeignPublicIp: string[];
@@ -105,6 +109,9 @@ export function toAddressView(a: Address): AddressView {
   };
 }
 
+/** Interface types that carry no IPv4 for an EIP (`InterfaceType` of DescribeInstances). */
+const NO_ADDRESSES: ReadonlySet<string> = new Set(['efa-only', 'trunk']);
+
 /** Builds the ActualState from the two describe answers (pure). */
 export function toActual(instanceId: string, instance: Instance | undefined, addresses: Address[]): ActualState {
   const views = addresses.filter((a) => a.AllocationId).map(toAddressView);
@@ -118,13 +125,17 @@ export function toActual(instanceId: string, instance: Instance | undefined, add
         .filter((p) => !p.Primary && p.PrivateIpAddress)
         .map((p) => p.PrivateIpAddress ?? '')
         .sort((a, b) => ipv4ToInt(a) - ipv4ToInt(b));
+      // An EFA-only interface has no IP; a trunk interface (ECS awsvpc trunking) carries its branches' traffic: no
+      // address of ours goes on either, but each holds its device index.
+      const usable = !NO_ADDRESSES.has(n.InterfaceType ?? 'interface');
       return {
         eniId: n.NetworkInterfaceId ?? '',
         deviceIndex: n.Attachment?.DeviceIndex ?? 0,
+        networkCardIndex: n.Attachment?.NetworkCardIndex ?? 0,
         attachmentId: n.Attachment?.AttachmentId,
         managed: (n.Description ?? '').startsWith(ENI_DESCRIPTION_PREFIX),
         subnetId: n.SubnetId,
-        privateIps: [...primary, ...secondaries].filter((ip) => ip !== ''),
+        privateIps: usable ? [...primary, ...secondaries].filter((ip) => ip !== '') : [],
         // Auto-assigned public IPs belong to Amazon ("amazon" owner) and give way to an EIP: not foreign.
         ipsWithForeignPublicIp: ips
           .filter(
@@ -134,15 +145,18 @@ export function toActual(instanceId: string, instance: Instance | undefined, add
           .map((p) => p.PrivateIpAddress ?? ''),
       };
     })
-    .sort((a, b) => a.deviceIndex - b.deviceIndex);
-  const primaryEni = enis.find((e) => e.deviceIndex === 0);
+    .sort((a, b) => a.networkCardIndex - b.networkCardIndex || a.deviceIndex - b.deviceIndex);
+  // The primary ENI is device 0 of network card 0: on a type with several cards, each card has a device 0.
+  const isPrimary = (n: { Attachment?: { DeviceIndex?: number; NetworkCardIndex?: number } }) =>
+    n.Attachment?.DeviceIndex === 0 && (n.Attachment.NetworkCardIndex ?? 0) === 0;
+  const primaryEni = enis.find((e) => e.deviceIndex === 0 && e.networkCardIndex === 0);
   return {
     instanceId,
     exists: instance !== undefined,
     state: instance?.State?.Name,
     instanceType: instance?.InstanceType,
     subnetId: primaryEni?.subnetId ?? instance?.SubnetId,
-    securityGroupIds: (instance?.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0)?.Groups ?? [])
+    securityGroupIds: (instance?.NetworkInterfaces?.find(isPrimary)?.Groups ?? [])
       .map((g) => g.GroupId ?? '')
       .filter((g) => g !== ''),
     tags: tagRecord(instance?.Tags),

@@ -90,7 +90,15 @@ async function typeLimits(instanceType: string, ec2: Ec2Port): Promise<TypeLimit
   if (!net?.MaximumNetworkInterfaces || !net.Ipv4AddressesPerInterface) {
     throw new Error(`DescribeInstanceTypes has no network limits for ${instanceType}`);
   }
-  const limits = { instanceType, maxEnis: net.MaximumNetworkInterfaces, ipv4PerEni: net.Ipv4AddressesPerInterface };
+  // With several network cards, MaximumNetworkInterfaces is the instance total; each card has its own limit, and every
+  // ENI we add goes on card 0.
+  const card0 = net.NetworkCards?.find((c) => (c.NetworkCardIndex ?? 0) === 0)?.MaximumNetworkInterfaces;
+  const limits: TypeLimits = {
+    instanceType,
+    maxEnis: card0 ?? net.MaximumNetworkInterfaces,
+    ipv4PerEni: net.Ipv4AddressesPerInterface,
+    networkCards: net.MaximumNetworkCards ?? 1,
+  };
   typeCache.set(instanceType, limits);
   return limits;
 }

@@ -12,6 +12,14 @@ export const THROTTLE_BASE_MS = 1_000;
 export const THROTTLE_CAP_MS = 16_000;
 
 /**
+ * Visibility timeout (seconds) a job still throttled when its invocation's time ran out is handed back with:
+ * uniform in [30, 90], instead of the queue's 720 s, so throttled jobs come back soon and not all at once.
+ */
+export function throttleReturnSeconds(random: () => number = Math.random): number {
+  return 30 + Math.round(random() * 60);
+}
+
+/**
  * Pause before the `attempt`-th rerun of a throttled reconcile: "full jitter" (uniform in [base/2, min(cap, base ×
  * 2^(attempt-1))]), so the containers throttled together do not come back together.
  */

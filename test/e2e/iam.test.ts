@@ -169,6 +169,31 @@ describe('IAM: the functions under their packaged roles', () => {
     await refused({ DocumentName: 'users-maintenance', InstanceIds: [instanceId] });
   });
 
+  it('lets reconcile hand a throttled job back early (ChangeMessageVisibility on the job queue)', async () => {
+    const asFunction = new sqs.SQSClient({
+      endpoint: d.server.url,
+      region: d.region.regionName,
+      credentials: { accessKeyId: accessKeyFor('reconcile'), secretAccessKey: 'local-function-secret' },
+      maxAttempts: 1,
+    });
+    try {
+      // Allowed by IAM; the queue then refuses the made-up receipt handle, which is all this call can reach here.
+      const e = await asFunction
+        .send(
+          new sqs.ChangeMessageVisibilityCommand({ QueueUrl: d.jobs.url, ReceiptHandle: 'x', VisibilityTimeout: 30 }),
+        )
+        .then(
+          () => undefined,
+          (x: unknown) => x as { name: string },
+        );
+      expect(e?.name).not.toBe('AccessDeniedException');
+      expect(d.iam?.decisions.at(-1)).toMatchObject({ functionKey: 'reconcile', action: 'ChangeMessageVisibility' });
+      expect(d.iam?.decisions.at(-1)?.allowed).toBe(true);
+    } finally {
+      asFunction.destroy();
+    }
+  });
+
   it('refuses an SQS call the role does not grant (intake may only send)', async () => {
     await expect(asReconcile.sqs.send(new sqs.ReceiveMessageCommand({ QueueUrl: d.jobs.url }))).rejects.toMatchObject({
       name: 'AccessDeniedException',

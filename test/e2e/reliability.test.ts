@@ -1,6 +1,6 @@
 /**
  * What events cannot promise, end to end: duplicated and concurrent events, a missed event, a stop/start. Real
- * handlers over the wire, the stack's rules and queue settings, every instance a VPC lab guest.
+ * handlers over the wire, the stack's rules and queue settings, EC2's API rate limits, every instance a VPC lab guest.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,7 +15,8 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
   const traces: Trace[] = [];
 
   beforeAll(async () => {
-    d = await startDeployment({ guests: 'lab', eipQuota: 20 });
+    // EC2's API rate limits on (AWS's default buckets): the reconciler's limiter and retries run as deployed.
+    d = await startDeployment({ guests: 'lab', eipQuota: 20, rateLimits: {} });
     d.onTrace((t) => traces.push(t));
   });
   afterAll(async () => {

@@ -7,6 +7,7 @@ export function eni(deviceIndex: number, privateIps: string[], extra: Partial<En
   return {
     eniId: `eni-${deviceIndex}`,
     deviceIndex,
+    networkCardIndex: 0,
     attachmentId: `attach-${deviceIndex}`,
     managed: deviceIndex > 0,
     subnetId: 'subnet-1',

@@ -46,6 +46,55 @@ describe('Function: toActual', () => {
     expect(actual).toMatchObject({ exists: true, subnetId: 'subnet-1', securityGroupIds: ['sg-1'] });
   });
 
+  // Several network cards (p4d, p5, …): device 0 exists once per card, and the primary ENI is card 0, device 0.
+  // EFA-only and trunk interfaces carry no IPv4 for us: no address goes there, but they hold their device index.
+  it('takes card 0 device 0 as the primary and gives EFA-only and trunk interfaces no addresses', () => {
+    const actual = toActual(
+      'i-1',
+      {
+        InstanceId: 'i-1',
+        State: { Name: 'running' },
+        InstanceType: 'p4d.24xlarge',
+        NetworkInterfaces: [
+          {
+            NetworkInterfaceId: 'eni-card1',
+            SubnetId: 'subnet-2',
+            Groups: [{ GroupId: 'sg-2' }],
+            Attachment: { DeviceIndex: 0, NetworkCardIndex: 1, AttachmentId: 'a-c1' },
+            PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.2.5' }],
+          },
+          {
+            NetworkInterfaceId: 'eni-efa',
+            InterfaceType: 'efa-only',
+            Attachment: { DeviceIndex: 1, NetworkCardIndex: 0, AttachmentId: 'a-efa' },
+            PrivateIpAddresses: [],
+          },
+          {
+            NetworkInterfaceId: 'eni-trunk',
+            InterfaceType: 'trunk',
+            Attachment: { DeviceIndex: 2, NetworkCardIndex: 0, AttachmentId: 'a-trunk' },
+            PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.0.50' }],
+          },
+          {
+            NetworkInterfaceId: 'eni-primary',
+            SubnetId: 'subnet-1',
+            Groups: [{ GroupId: 'sg-1' }],
+            Attachment: { DeviceIndex: 0, NetworkCardIndex: 0, AttachmentId: 'a-p' },
+            PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: '10.0.0.9' }],
+          },
+        ],
+      },
+      [],
+    );
+    expect(actual.enis.map((e) => [e.eniId, e.networkCardIndex, e.deviceIndex, e.privateIps])).toEqual([
+      ['eni-primary', 0, 0, ['10.0.0.9']],
+      ['eni-efa', 0, 1, []],
+      ['eni-trunk', 0, 2, []],
+      ['eni-card1', 1, 0, ['10.0.2.5']],
+    ]);
+    expect(actual).toMatchObject({ subnetId: 'subnet-1', securityGroupIds: ['sg-1'] });
+  });
+
   it('marks a missing instance', () => {
     expect(toActual('i-1', undefined, [])).toMatchObject({ exists: false, enis: [], state: undefined });
   });

@@ -292,6 +292,45 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(creates.map((c) => c.error ?? 'ok')).toEqual(['ok', 'IdempotentParameterMismatch', 'ok']);
   });
 
+  // p4d.24xlarge: 4 network cards x 15 ENIs. The primary is card 0 device 0; ENIs we add go on card 0, after its
+  // taken device indices (an EFA-only interface holds device 1 but takes no address).
+  it('places addresses on an instance with several network cards, adding ENIs on card 0 only', async () => {
+    world = await makeWorld({ eipQuota: 100 });
+    const id = await world.launch('p4d.24xlarge', {});
+    const instance = await world.deps.ec2.describeInstance(id);
+    const subnet = instance?.SubnetId ?? '';
+    const attach = async (DeviceIndex: number, NetworkCardIndex: number, InterfaceType?: 'efa-only') => {
+      const eni = await world?.region.ec2('CreateNetworkInterface', {
+        SubnetId: subnet,
+        ...(InterfaceType ? { InterfaceType } : {}),
+      });
+      await world?.region.ec2('AttachNetworkInterface', {
+        NetworkInterfaceId: eni?.NetworkInterface?.NetworkInterfaceId,
+        InstanceId: id,
+        DeviceIndex,
+        NetworkCardIndex,
+      });
+    };
+    await attach(0, 1);
+    await attach(1, 0, 'efa-only');
+    await world.region.ec2('CreateTags', { Resources: [id], Tags: [{ Key: 'eip-count', Value: '52' }] });
+    const outcome = await reconcileInstance(id, world.deps);
+    expect(outcome).toMatchObject({ placed: 52, wanted: 52, status: 'syncing 52/52', retryLater: undefined });
+    const after = await world.deps.ec2.describeInstance(id);
+    const layout = (after?.NetworkInterfaces ?? []).map((n) => [
+      n.Attachment?.NetworkCardIndex,
+      n.Attachment?.DeviceIndex,
+      n.InterfaceType,
+      (n.Description ?? '').startsWith('eip-autopilot') ? 'ours' : 'user',
+    ]);
+    expect(layout.sort((x, y) => String(x).localeCompare(String(y)))).toEqual([
+      [0, 0, 'interface', 'user'],
+      [0, 1, 'efa-only', 'user'],
+      [0, 2, 'interface', 'ours'],
+      [1, 0, 'interface', 'user'],
+    ]);
+  });
+
   it('refuses above the type capacity: an error status and no other write', async () => {
     world = await makeWorld();
     const id = await world.launch('t3.micro', { 'eip-count': '9' });

@@ -59,6 +59,7 @@ describe('IAM: what each function may call', () => {
         'ec2:UnassignPrivateIpAddresses',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:ReceiveMessage',
@@ -68,13 +69,16 @@ describe('IAM: what each function may call', () => {
     );
   });
 
-  // The event source mapping polls with the function's role: Lambda needs exactly these three on the queue (the
-  // AWSLambdaSQSQueueExecutionRole policy). The handler itself never calls SQS: a retry is a redelivery, and a
-  // throttled reconcile runs again within its invocation.
-  it("reconcile's queue grant is exactly what Lambda's SQS poller needs", () => {
+  // The event source mapping polls with the function's role: Lambda needs these three on the queue (the
+  // AWSLambdaSQSQueueExecutionRole policy). The handler's only SQS call hands a still-throttled job back early
+  // (ChangeMessageVisibility, functions/reconcile/handler.ts); a retry is otherwise a redelivery.
+  it("reconcile's queue grant is what Lambda's SQS poller needs plus the handler's one call", () => {
     const consume = statements('ReconcileRole').filter((s) => actions(s).some((a) => a.startsWith('sqs:')));
     expect(consume.map((s) => [actions(s).sort(), s.Resource])).toEqual([
-      [['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], { 'Fn::GetAtt': ['JobQueue', 'Arn'] }],
+      [
+        ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+        { 'Fn::GetAtt': ['JobQueue', 'Arn'] },
+      ],
     ]);
   });
 

@@ -1,10 +1,14 @@
 /**
  * Network limits per instance type, as `DescribeInstanceTypes` → `NetworkInfo` reports them
  * (`Ipv4AddressesPerInterface` includes the primary address). Values from the EC2 User Guide table
- * "IP addresses per network interface per instance type"; every type has one network card.
+ * "IP addresses per network interface per instance type". Types with several network cards split `maxEnis` evenly
+ * between them (`NetworkCards[]`), as p4d.24xlarge does (4 cards x 15).
  */
 export interface TypeSpec {
+  /** The instance total (`MaximumNetworkInterfaces`). */
   maxEnis: number;
+  /** `MaximumNetworkCards` (default 1). */
+  networkCards?: number;
   ipv4PerEni: number;
   ipv6PerEni: number;
   vcpus: number;
@@ -100,6 +104,15 @@ export const INSTANCE_TYPES: Readonly<Record<string, TypeSpec>> = {
     vcpus: 16,
     memoryMiB: 32768,
     networkPerformance: 'Up to 10 Gigabit',
+  },
+  'p4d.24xlarge': {
+    maxEnis: 60,
+    networkCards: 4,
+    ipv4PerEni: 50,
+    ipv6PerEni: 50,
+    vcpus: 96,
+    memoryMiB: 1179648,
+    networkPerformance: '4x 100 Gigabit',
   },
   'm5.24xlarge': {
     maxEnis: 15,

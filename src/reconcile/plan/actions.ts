@@ -9,9 +9,12 @@ export const DEFAULT_EIP_QUOTA = 5;
 /** Network limits of an instance type (DescribeInstanceTypes → NetworkInfo). */
 export interface TypeLimits {
   instanceType: string;
+  /** ENIs on network card 0 (`NetworkCards[0]`), where every ENI we add is attached. */
   maxEnis: number;
   /** Includes the ENI's primary private IP. */
   ipv4PerEni: number;
+  /** `MaximumNetworkCards` (default 1): with several, the capacity we use is card 0's, and the status says so. */
+  networkCards?: number;
 }
 
 /** Optional inputs the planner asks for only when the plan needs them (each costs one read). */

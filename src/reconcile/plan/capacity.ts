@@ -49,17 +49,23 @@ export function capacity(
   if (newIps > 0) {
     const limits = ctx.limits;
     if (limits === undefined) return { missing: 'limits' };
+    // Every ENI we add goes on network card 0 (AttachNetworkInterface's default), so card 0's own limit is what
+    // counts; on a type with several cards the status says so.
     const capacity = limits.maxEnis * limits.ipv4PerEni;
     if (wanted + h.foreign.size > capacity) {
       const others = h.foreign.size > 0 ? `, ${h.foreign.size} used by other EIPs` : '';
+      const card = (limits.networkCards ?? 1) > 1 ? ' on network card 0' : '';
       return {
         error:
-          `${ctx.countTagKey} ${wanted} exceeds ${limits.instanceType} capacity ${capacity} ` +
+          `${ctx.countTagKey} ${wanted} exceeds ${limits.instanceType} capacity ${capacity}${card} ` +
           `(${limits.maxEnis} ENIs x ${limits.ipv4PerEni} IPv4${others})`,
       };
     }
+    const card0 = actual.enis.filter((e) => e.networkCardIndex === 0);
     let remaining = newIps;
-    for (const eni of actual.enis) {
+    for (const eni of card0) {
+      // An EFA-only or trunk interface (no IPv4 for us) takes no secondary IP.
+      if (eni.privateIps.length === 0) continue;
       const room = limits.ipv4PerEni - eni.privateIps.length;
       if (remaining === 0 || room <= 0) continue;
       const n = Math.min(room, remaining);
@@ -67,7 +73,7 @@ export function capacity(
       for (let k = 0; k < n; k++) targets.push({ target: { eniId: eni.eniId, newIp: k }, ipIsOurs: true });
       remaining -= n;
     }
-    const used = new Set(actual.enis.map((e) => e.deviceIndex));
+    const used = new Set(card0.map((e) => e.deviceIndex));
     // A leftover ENI is attached again rather than deleted and created anew: it already sits in the right subnet
     // with our tags, and costs no CreateNetworkInterface.
     const reusable = [...(actual.leftoverEnis ?? [])];

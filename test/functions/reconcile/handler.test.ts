@@ -96,4 +96,18 @@ describe('Function: reconcile handler', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect((await world.tags(id))['eip-autopilot:status']).toBe('pending: guest agent not registered yet');
   });
+
+  it('hands a job still throttled when its time runs out back with a short visibility, not the 720 s', async () => {
+    // AllocateAddress's bucket is empty and does not refill: every reconcile ends throttled.
+    await setup({ rateLimits: { actions: { 'ec2:AllocateAddress': { capacity: 0, refillPerSecond: 1e-9 } } } });
+    const id = await world.launch('t3.medium', { 'eip-count': '1' });
+    send(JSON.stringify({ instanceId: id, reason: 'tag-change' }), id, 'e7');
+    const batch = queue.receive({ MaxNumberOfMessages: 10, VisibilityTimeout: 720 });
+    const late = { ...context, getRemainingTimeInMillis: () => 10_000 };
+    const response = await handler(queue.toEvent(batch), late);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: batch[0]?.MessageId }]);
+    const back = (queue.nextVisibleAt() ?? 0) - Date.now();
+    expect(back).toBeGreaterThan(25_000);
+    expect(back).toBeLessThanOrEqual(90_000);
+  });
 });

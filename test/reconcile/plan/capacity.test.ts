@@ -91,6 +91,33 @@ describe('Function: capacity', () => {
     expect(run(extra, wanted, count, limits)).toEqual(expected);
   });
 
+  // Several network cards: every ENI we add goes on card 0 (AttachNetworkInterface's default), whose own limit is
+  // what counts; an ENI on another card does not take a card-0 device index, an EFA-only one on card 0 does.
+  const p4d: TypeLimits = { instanceType: 'p4d.24xlarge', maxEnis: 3, ipv4PerEni: 2, networkCards: 4 };
+  it('adds IPs and ENIs on network card 0 only, skipping its taken device indices', () => {
+    const cap = run(
+      {
+        enis: [
+          eni(0, ['10.0.0.10', '10.0.0.11'], { networkCardIndex: 0 }),
+          eni(1, [], { eniId: 'eni-efa', networkCardIndex: 0, managed: false }),
+          eni(0, ['10.0.2.10'], { eniId: 'eni-card1', networkCardIndex: 1, managed: false }),
+        ],
+      },
+      4,
+      4,
+      p4d,
+    );
+    if (!('targets' in cap)) throw new Error(JSON.stringify(cap));
+    // The free IP on card 1 is used; one more address needs an ENI: device 2 of card 0 (1 is the EFA-only one).
+    expect(cap.actions).toEqual([expect.objectContaining({ kind: 'create-eni', deviceIndex: 2, secondaryCount: 0 })]);
+  });
+
+  it('states that the capacity is network card 0 when the type has several', () => {
+    expect(run({}, 7, 7, p4d)).toEqual({
+      error: 'eip-count 7 exceeds p4d.24xlarge capacity 6 on network card 0 (3 ENIs x 2 IPv4)',
+    });
+  });
+
   it('reattaches a leftover ENI of ours instead of creating one, with the IPs it has', () => {
     const cap = run(
       { enis: [eni(0, ['10.0.0.10', '10.0.0.11'])], leftoverEnis: [{ eniId: 'eni-left', privateIps: ['10.0.1.5'] }] },

@@ -97,6 +97,8 @@ export function CreateNetworkInterface(
   const extra = (explicit.length === 0 ? 1 : 0) + (input.SecondaryPrivateIpAddressCount ?? 0);
   const ips = [...explicit, ...s.freeIps(subnet, extra, new Set(explicit))];
   const eni = s.newEni(subnet, ips, groups, input.Description ?? '', tags);
+  // An EFA-only interface has no IP in AWS; the model keeps the one it allocated (nothing reads it for efa-only).
+  if (input.InterfaceType) eni.interfaceType = input.InterfaceType;
   const described = shapes.describeEni(s, eni);
   if (ClientToken) s.eniTokens.set(ClientToken, { eniId: eni.id, fingerprint, first: structuredClone(described) });
   return { NetworkInterface: described, ClientToken };
@@ -110,8 +112,6 @@ export function AttachNetworkInterface(
   const inst = s.instance(input.InstanceId);
   if (input.DeviceIndex === undefined)
     throw regionError('MissingParameter', 'The request must contain the parameter DeviceIndex');
-  if ((input.NetworkCardIndex ?? 0) !== 0)
-    throw regionError('InvalidParameterValue', 'Network card index must be 0 for this instance type');
   if (inst.state !== 'running' && inst.state !== 'stopped') {
     throw regionError(
       'IncorrectInstanceState',
@@ -120,11 +120,24 @@ export function AttachNetworkInterface(
   }
   if (eni.attachment) throw regionError('InvalidNetworkInterface.InUse', `Interface: [${eni.id}] in use.`);
   const spec = s.typeSpec(inst.type);
+  // Each network card has its own device indices and its own ENI limit (NetworkCards[]); the default card is 0.
+  const card = input.NetworkCardIndex ?? 0;
+  const cards = spec.networkCards ?? 1;
+  if (!Number.isInteger(card) || card < 0 || card >= cards) {
+    throw regionError('InvalidParameterValue', `Network card index ${card} is not valid for ${inst.type}`);
+  }
   const attached = s.enisOf(inst.id);
-  if (attached.some((e) => e.attachment?.deviceIndex === input.DeviceIndex)) {
+  const onCard = attached.filter((e) => (e.attachment?.networkCardIndex ?? 0) === card);
+  if (onCard.some((e) => e.attachment?.deviceIndex === input.DeviceIndex)) {
     throw regionError(
       'InvalidParameterValue',
       `Instance '${inst.id}' already has an interface attached at device index '${input.DeviceIndex}'.`,
+    );
+  }
+  if (onCard.length + 1 > spec.maxEnis / cards) {
+    throw regionError(
+      'AttachmentLimitExceeded',
+      `Interface count ${onCard.length + 1} exceeds the limit of network card ${card} for ${inst.type}`,
     );
   }
   if (attached.length + 1 > spec.maxEnis) {
@@ -146,12 +159,13 @@ export function AttachNetworkInterface(
     id: attachmentId,
     instanceId: inst.id,
     deviceIndex: input.DeviceIndex,
+    networkCardIndex: card,
     // AttachNetworkInterface leaves DeleteOnTermination false: ModifyNetworkInterfaceAttribute sets it.
     deleteOnTermination: false,
     time: new Date(s.ctx.now()),
   });
   s.changed({ type: 'network-changed', instanceId: inst.id });
-  return { AttachmentId: attachmentId, NetworkCardIndex: 0 };
+  return { AttachmentId: attachmentId, NetworkCardIndex: card };
 }
 
 function eniByAttachment(s: Ec2State, attachmentId: string | undefined): EniRec {
@@ -162,7 +176,7 @@ function eniByAttachment(s: Ec2State, attachmentId: string | undefined): EniRec 
 
 export function DetachNetworkInterface(s: Ec2State, input: DetachNetworkInterfaceRequest): Record<string, never> {
   const eni = eniByAttachment(s, input.AttachmentId);
-  if (eni.attachment?.deviceIndex === 0) {
+  if (eni.attachment?.deviceIndex === 0 && (eni.attachment.networkCardIndex ?? 0) === 0) {
     throw regionError('OperationNotPermitted', 'The network interface at device index 0 cannot be detached.');
   }
   const instanceId = eni.attachment?.instanceId ?? '';

@@ -285,11 +285,13 @@ export function DescribeInstanceTypes(_s: Ec2State, input: DescribeInstanceTypes
       NetworkInfo: {
         NetworkPerformance: s.networkPerformance,
         MaximumNetworkInterfaces: s.maxEnis,
-        MaximumNetworkCards: 1,
+        MaximumNetworkCards: s.networkCards ?? 1,
         DefaultNetworkCardIndex: 0,
-        NetworkCards: [
-          { NetworkCardIndex: 0, NetworkPerformance: s.networkPerformance, MaximumNetworkInterfaces: s.maxEnis },
-        ],
+        NetworkCards: Array.from({ length: s.networkCards ?? 1 }, (_, NetworkCardIndex) => ({
+          NetworkCardIndex,
+          NetworkPerformance: s.networkPerformance,
+          MaximumNetworkInterfaces: s.maxEnis / (s.networkCards ?? 1),
+        })),
         Ipv4AddressesPerInterface: s.ipv4PerEni,
         Ipv6AddressesPerInterface: s.ipv6PerEni,
         Ipv6Supported: true,

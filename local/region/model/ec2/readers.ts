@@ -18,7 +18,7 @@ function instanceReaders(s: Ec2State): Record<string, FieldReader<InstanceRec>> 
     'availability-zone': (i) => s.subnets.get(i.subnetId)?.az,
     'private-ip-address': (i) => time.primaryIp(s, i.id),
     'ip-address': (i) => {
-      const eni = s.enisOf(i.id).find((e) => e.attachment?.deviceIndex === 0);
+      const eni = s.enisOf(i.id).find((e) => e.attachment?.deviceIndex === 0 && !e.attachment.networkCardIndex);
       return eni?.ips[0] ? s.eipAt(eni.id, eni.ips[0])?.publicIp : undefined;
     },
     'network-interface.network-interface-id': (i) => s.enisOf(i.id).map((e) => e.id),

@@ -82,7 +82,17 @@ export interface EniRec {
   groups: string[];
   tags: Map<string, string>;
   sourceDestCheck: boolean;
-  attachment?: { id: string; instanceId: string; deviceIndex: number; deleteOnTermination: boolean; time: Date };
+  /** `InterfaceType` given at creation (`efa`, `efa-only`, `trunk`, …); absent: `interface`. */
+  interfaceType?: string;
+  attachment?: {
+    id: string;
+    instanceId: string;
+    deviceIndex: number;
+    /** The network card (0 unless attached with another NetworkCardIndex). */
+    networkCardIndex?: number;
+    deleteOnTermination: boolean;
+    time: Date;
+  };
 }
 
 export interface AddressRec {

@@ -28,7 +28,7 @@ export function describeEni(s: Ec2State, eni: EniRec): NetworkInterface {
           AttachTime: att.time,
           DeleteOnTermination: att.deleteOnTermination,
           DeviceIndex: att.deviceIndex,
-          NetworkCardIndex: 0,
+          NetworkCardIndex: att.networkCardIndex ?? 0,
           InstanceId: att.instanceId,
           InstanceOwnerId: s.ctx.account,
           Status: 'attached',
@@ -37,7 +37,7 @@ export function describeEni(s: Ec2State, eni: EniRec): NetworkInterface {
     AvailabilityZone: subnet.az,
     Description: eni.description,
     Groups: eni.groups.map((GroupId) => ({ GroupId, GroupName: 'default' })),
-    InterfaceType: 'interface',
+    InterfaceType: (eni.interfaceType ?? 'interface') as NetworkInterface['InterfaceType'],
     MacAddress: eni.mac,
     OwnerId: s.ctx.account,
     PrivateDnsName: s.privateDns(primary),
@@ -60,7 +60,8 @@ export function describeEni(s: Ec2State, eni: EniRec): NetworkInterface {
 export function describeInstance(s: Ec2State, inst: InstanceRec): Instance {
   const subnet = s.subnet(inst.subnetId);
   const enis = s.enisOf(inst.id);
-  const primaryEni = enis.find((e) => e.attachment?.deviceIndex === 0);
+  // The primary ENI is device 0 of network card 0 (each card has a device 0).
+  const primaryEni = enis.find((e) => e.attachment?.deviceIndex === 0 && !e.attachment.networkCardIndex);
   const primaryIp = primaryEni?.ips[0];
   const primaryEip = primaryEni && primaryIp ? s.eipAt(primaryEni.id, primaryIp) : undefined;
   const interfaces: InstanceNetworkInterface[] = enis.map((eni) => {
@@ -74,12 +75,12 @@ export function describeInstance(s: Ec2State, inst: InstanceRec): Instance {
         AttachTime: d.Attachment?.AttachTime,
         DeleteOnTermination: d.Attachment?.DeleteOnTermination,
         DeviceIndex: d.Attachment?.DeviceIndex,
-        NetworkCardIndex: 0,
+        NetworkCardIndex: d.Attachment?.NetworkCardIndex ?? 0,
         Status: 'attached',
       },
       Description: d.Description,
       Groups: d.Groups,
-      InterfaceType: 'interface',
+      InterfaceType: d.InterfaceType,
       MacAddress: d.MacAddress,
       NetworkInterfaceId: d.NetworkInterfaceId,
       OwnerId: d.OwnerId,

@@ -144,7 +144,7 @@ export function state(s: Ec2State, instanceId: string): InstanceStateName | unde
 
 /** Primary private IP of an instance (for SSM's DescribeInstanceInformation). */
 export function primaryIp(s: Ec2State, instanceId: string): string | undefined {
-  return s.enisOf(instanceId).find((e) => e.attachment?.deviceIndex === 0)?.ips[0];
+  return s.enisOf(instanceId).find((e) => e.attachment?.deviceIndex === 0 && !e.attachment.networkCardIndex)?.ips[0];
 }
 
 /** Every instance id known (including recently terminated), in launch order. */

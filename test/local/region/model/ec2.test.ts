@@ -364,6 +364,57 @@ describe('Class: Ec2Model', () => {
       expect(second.NextToken).toBeUndefined();
     });
 
+    // p4d.24xlarge: 4 network cards of 15 ENIs each (60 in all); each card has its own device indices.
+    it('models network cards: limits per card, a device 0 on each, the card on the attachment', async () => {
+      const region = createRegion();
+      const info = (await region.ec2('DescribeInstanceTypes', { InstanceTypes: ['p4d.24xlarge'] })).InstanceTypes?.[0];
+      expect(info?.NetworkInfo).toMatchObject({ MaximumNetworkInterfaces: 60, MaximumNetworkCards: 4 });
+      expect(info?.NetworkInfo?.NetworkCards?.map((c) => [c.NetworkCardIndex, c.MaximumNetworkInterfaces])).toEqual([
+        [0, 15],
+        [1, 15],
+        [2, 15],
+        [3, 15],
+      ]);
+      const inst = await launch(region, 'p4d.24xlarge');
+      region.tick();
+      const card1 = await region.ec2('CreateNetworkInterface', { SubnetId: inst.subnet });
+      const efa = await region.ec2('CreateNetworkInterface', { SubnetId: inst.subnet, InterfaceType: 'efa-only' });
+      const attach = (eni: typeof card1, DeviceIndex: number, NetworkCardIndex?: number) =>
+        region.ec2('AttachNetworkInterface', {
+          NetworkInterfaceId: eni.NetworkInterface?.NetworkInterfaceId,
+          InstanceId: inst.id,
+          DeviceIndex,
+          ...(NetworkCardIndex === undefined ? {} : { NetworkCardIndex }),
+        });
+      await rejects(attach(card1, 0, 4), 'InvalidParameterValue');
+      await rejects(attach(card1, 0), 'InvalidParameterValue');
+      expect((await attach(card1, 0, 1)).NetworkCardIndex).toBe(1);
+      expect((await attach(efa, 1)).NetworkCardIndex).toBe(0);
+      const described = (await region.ec2('DescribeInstances', { InstanceIds: [inst.id] })).Reservations?.[0]
+        ?.Instances?.[0]?.NetworkInterfaces;
+      expect(
+        described
+          ?.map((n) => [n.Attachment?.NetworkCardIndex, n.Attachment?.DeviceIndex, n.InterfaceType])
+          .sort((x, y) => String(x).localeCompare(String(y))),
+      ).toEqual([
+        [0, 0, 'interface'],
+        [0, 1, 'efa-only'],
+        [1, 0, 'interface'],
+      ]);
+      // t3.micro has one card.
+      const small = await launch(region);
+      const other = await region.ec2('CreateNetworkInterface', { SubnetId: small.subnet });
+      await rejects(
+        region.ec2('AttachNetworkInterface', {
+          NetworkInterfaceId: other.NetworkInterface?.NetworkInterfaceId,
+          InstanceId: small.id,
+          DeviceIndex: 1,
+          NetworkCardIndex: 1,
+        }),
+        'InvalidParameterValue',
+      );
+    });
+
     it('refuses unknown subnets and ENIs', async () => {
       const region = createRegion();
       await rejects(

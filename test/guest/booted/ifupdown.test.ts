@@ -1,0 +1,3 @@
+import { matrixSuite } from '../../helpers/booted-matrix';
+
+matrixSuite('ifupdown');
