@@ -3,7 +3,7 @@
  * much of it is code vs source map: none since maps stay out of the zip) and the cold `import` time of its bundled
  * handler, measured in a fresh Node.js process per run (median and minimum of RUNS: the machine is shared, so the
  * minimum is the better estimate of the undisturbed cost).
- * Targets (issue 2): reconcile ≤ 200 ms, intake ≤ 140 ms, zip ≤ 300 KB. Prints only; asserts nothing.
+ * Targets: reconcile ≤ 200 ms, intake ≤ 140 ms, zip ≤ 300 KB. Prints only; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,9 @@ function median(values: number[]): number {
 
 /** Milliseconds to `import()` the module at `file` in a fresh node process (node's own startup excluded). */
 function importTime(file: string): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const script =
+    `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); ` +
+    `process.stdout.write(String(performance.now() - t));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...HANDLER_ENV },

@@ -42,7 +42,8 @@ function panelSvg(panel: Panel, x0: number, y0: number, w: number, h: number, xM
   const out: string[] = [];
   out.push(`<text x="${x0 + pad.l}" y="${y0 + 15}" font-size="13" font-weight="bold">${esc(panel.title)}</text>`);
   out.push(
-    `<rect x="${x0 + pad.l}" y="${y0 + pad.t}" width="${pw}" height="${ph}" fill="none" stroke="#999" stroke-width="0.5"/>`,
+    `<rect x="${x0 + pad.l}" y="${y0 + pad.t}" width="${pw}" height="${ph}" fill="none" stroke="#999" ` +
+      `stroke-width="0.5"/>`,
   );
   for (let i = 0; i <= 4; i++) {
     const y = (yMax * i) / 4;
@@ -56,11 +57,13 @@ function panelSvg(panel: Panel, x0: number, y0: number, w: number, h: number, xM
     );
   }
   out.push(
-    `<text x="${x0 + 12}" y="${y0 + pad.t + ph / 2}" font-size="10" transform="rotate(-90 ${x0 + 12} ${y0 + pad.t + ph / 2})" text-anchor="middle">${esc(panel.yLabel)}</text>`,
+    `<text x="${x0 + 12}" y="${y0 + pad.t + ph / 2}" font-size="10" transform="rotate(-90 ${x0 + 12} ` +
+      `${y0 + pad.t + ph / 2})" text-anchor="middle">${esc(panel.yLabel)}</text>`,
   );
   for (const m of panel.markers ?? []) {
     out.push(
-      `<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${y0 + pad.t}" y2="${y0 + pad.t + ph}" stroke="${m.color}" stroke-dasharray="4 3"/>`,
+      `<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${y0 + pad.t}" y2="${y0 + pad.t + ph}" stroke="${m.color}" ` +
+        `stroke-dasharray="4 3"/>`,
       `<text x="${sx(m.x) + 3}" y="${y0 + pad.t + 12}" font-size="10" fill="${m.color}">${esc(m.label)}</text>`,
     );
   }
@@ -71,11 +74,13 @@ function panelSvg(panel: Panel, x0: number, y0: number, w: number, h: number, xM
         .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(Math.min(x, xMax)).toFixed(1)},${sy(y).toFixed(1)}`)
         .join(' ');
       out.push(
-        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
+        `<path d="${d}" fill="none" stroke="${s.color}" ` +
+          `stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
       );
     }
     out.push(
-      `<text x="${x0 + pad.l + pw - 4}" y="${legendY}" font-size="10" text-anchor="end" fill="${s.color}">${esc(s.name)}</text>`,
+      `<text x="${x0 + pad.l + pw - 4}" y="${legendY}" font-size="10" text-anchor="end" ` +
+        `fill="${s.color}">${esc(s.name)}</text>`,
     );
     legendY += 12;
   }

@@ -46,7 +46,8 @@ async function fresh(n: number, type: string, warm: boolean): Promise<Row[]> {
         ec2Writes,
         ssm,
         total: first.reads.length + first.writes.length,
-        target: `all ${first.reads.length + first.writes.length}, EC2 ${first.reads.length + ec2Writes} <= ${2 * n + 5}`,
+        target:
+          `all ${first.reads.length + first.writes.length}, EC2 ${first.reads.length + ec2Writes} <= ` + `${2 * n + 5}`,
       },
     ];
     if (warm) {

@@ -213,7 +213,8 @@ export async function run(): Promise<void> {
   const a = summarize(on, share);
   const b = summarize(off, share);
   console.log(
-    `\n## fleet burst: ${instances} × t3.medium eip-count=3 launched within 10 s, tenant 2 CreateTags/s + 1 AssociateAddress/s`,
+    `\n## fleet burst: ${instances} × t3.medium eip-count=3 launched within 10 s, tenant 2 CreateTags/s + 1 ` +
+      `AssociateAddress/s`,
   );
   console.log("clock: virtual (local/virtual-time.ts) — Date and timers of the run's process stand still while it");
   console.log(

@@ -1,7 +1,8 @@
 /**
  * Guest sync benchmark: 64 private IPs over 4 ENIs in the VPC lab. Prints, for the first apply and for no-change
  * reruns, the script's own wall time (elapsedMs, from inside the guest), the wall time seen from here (including
- * `ip netns exec` and the lab's mount setup) and the number of kernel writes. Needs root; prints why when it cannot run.
+ * `ip netns exec` and the lab's mount setup) and the number of kernel writes. Needs root; prints why when it cannot
+ * run.
  */
 import { fileURLToPath } from 'node:url';
 import { eni, instance, sync } from '#local/lab/scenario';
@@ -56,7 +57,8 @@ export async function run(): Promise<void> {
     ]);
     const ips = inst.enis.reduce((n, e) => n + e.privateIps.length, 0);
     console.log(
-      `\nguest sync: ${ips} private IPs over ${inst.enis.length} ENIs (targets: first ≤ 500 ms, rerun ≤ 150 ms with 0 writes)`,
+      `\nguest sync: ${ips} private IPs over ${inst.enis.length} ENIs (targets: first ≤ 500 ms, rerun ≤ 150 ms with ` +
+        `0 writes)`,
     );
     console.log('| run | script ms | wall ms (incl. netns exec) | kernel writes |');
     console.log('| --- | ---: | ---: | ---: |');

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark of the project, one after another, each printing its own table.
  * Benchmarks count what does not vary (API calls, kernel writes, bytes) and time what must be timed; they assert
- * nothing (the machines are shared and noisy). Run one with `npm run bench -- <name>` (cloud, guest, bundles, region, fleet).
+ * nothing (the machines are shared and noisy). Run one with `npm run bench -- <name>` (cloud, guest, bundles, region,
+ * fleet).
  */
 import * as bundles from './bundles';
 import * as cloud from './cloud';

@@ -24,7 +24,8 @@ async function rate(label: string, n: number, concurrency: number, call: () => P
   );
   const ms = performance.now() - started;
   console.log(
-    `region  ${label.padEnd(52)} ${String(Math.round((n / ms) * 1000)).padStart(7)} calls/s  (${n} calls, concurrency ${concurrency})`,
+    `region  ${label.padEnd(52)} ${String(Math.round((n / ms) * 1000)).padStart(7)} calls/s  (${n} calls, ` +
+      `concurrency ${concurrency})`,
   );
 }
 
@@ -74,7 +75,8 @@ export async function run(): Promise<void> {
       for (const r of page.Reservations ?? []) instances += r.Instances?.length ?? 0;
     }
     console.log(
-      `region  wire  DescribeInstances over 10,000 instances: ${pages} pages, ${instances} instances, ${Math.round(performance.now() - started)} ms`,
+      `region  wire  DescribeInstances over 10,000 instances: ${pages} pages, ${instances} instances, ` +
+        `${Math.round(performance.now() - started)} ms`,
     );
   } finally {
     await bigServer.close();

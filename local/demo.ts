@@ -83,8 +83,11 @@ export function progressLine(t: Trace): string | undefined {
         case 'action failed':
         case 'action planned (dry run)':
           return `action   ${t.message === 'action executed' ? '' : `${t.message.split(' ')[1]}: `}${actionLine(d)}`;
-        case 'instance reconciled':
-          return `reconcile ${d.instanceId} ${d.state}: ${d.placed}/${d.wanted} placed, status ${d.status === undefined ? '(none)' : `"${d.status}"`}${d.retryLater ? `, retry later: ${d.retryLater}` : ''}`;
+        case 'instance reconciled': {
+          const status = d.status === undefined ? '(none)' : `"${d.status}"`;
+          const retry = d.retryLater ? `, retry later: ${d.retryLater}` : '';
+          return `reconcile ${d.instanceId} ${d.state}: ${d.placed}/${d.wanted} placed, status ${status}${retry}`;
+        }
         case 'drift found':
           return `sweep    drift ${d.instanceId} reason=${d.reason}`;
         case 'sweep finished':
@@ -144,7 +147,9 @@ async function main(): Promise<number> {
     print('guests: one VPC lab per instance (network namespaces); every EIP is verified from inside the guest');
   else
     print(
-      `GUEST HALF SKIPPED: ${values['cloud-only'] ? '--cloud-only was given' : lab.ok ? '' : lab.why}. Only the cloud half runs: EIPs, private IPs and ENIs are placed and checked, the SSM document is accepted but not run in a guest.`,
+      `GUEST HALF SKIPPED: ${values['cloud-only'] ? '--cloud-only was given' : lab.ok ? '' : lab.why}. Only the ` +
+        `cloud half runs: EIPs, private IPs and ENIs are placed and checked, the SSM document is accepted but not ` +
+        `run in a guest.`,
     );
 
   let deployment: Deployment | undefined;
@@ -171,10 +176,12 @@ async function main(): Promise<number> {
     });
     const d = deployment;
     print(
-      `region on ${d.server.url}, job queue ${d.jobs.name}, ${d.source.rules.length} EventBridge rules from serverless.yml`,
+      `region on ${d.server.url}, job queue ${d.jobs.name}, ${d.source.rules.length} EventBridge rules from ` +
+        `serverless.yml`,
     );
     print(
-      'IAM: each function signs as itself; every call it makes is evaluated against its role in the packaged template',
+      'IAM: each function signs as itself; every call it makes is evaluated against its role in the packaged ' +
+        'template',
     );
     if (!values.quiet) {
       d.onTrace((t) => {
@@ -186,7 +193,8 @@ async function main(): Promise<number> {
       stepStarted: (title, i) => print(`\n== ${i + 1}. ${title}`),
       stepDone: (step: StoryStep) => {
         print(
-          `\n  status: ${step.status ?? '(none)'}   EC2 writes besides tags: ${step.ec2Writes.length === 0 ? 'none' : step.ec2Writes.join(', ')}   (${(step.ms / 1000).toFixed(1)} s)`,
+          `\n  status: ${step.status ?? '(none)'}   EC2 writes besides tags: ` +
+            `${step.ec2Writes.length === 0 ? 'none' : step.ec2Writes.join(', ')}   (${(step.ms / 1000).toFixed(1)} s)`,
         );
         for (const line of table(step.rows, guests)) print(line);
         print(step.problems.length === 0 ? `  ✓ ${step.expectation}` : step.problems.map((p) => `  ✗ ${p}`).join('\n'));
@@ -203,9 +211,10 @@ async function main(): Promise<number> {
     else print(`✗ IAM refused: ${refused.map((x) => `${x.functionKey} ${x.service}:${x.action}`).join(', ')}`);
     const failed = result.steps.filter((s) => s.problems.length > 0).length;
     const passed = failed === 0 && owned.length === 0 && refused.length === 0;
-    print(
-      `${passed ? 'demo passed' : `demo FAILED: ${failed} step(s) missed their expectations, ${refused.length} call(s) refused`} in ${((Date.now() - t0) / 1000).toFixed(1)} s${guests ? '' : ' (cloud half only)'}`,
-    );
+    const verdict = passed
+      ? 'demo passed'
+      : `demo FAILED: ${failed} step(s) missed their expectations, ${refused.length} call(s) refused`;
+    print(`${verdict} in ${((Date.now() - t0) / 1000).toFixed(1)} s${guests ? '' : ' (cloud half only)'}`);
     return passed ? 0 : 1;
   } finally {
     if (!interrupted) await deployment?.close();

@@ -3,7 +3,8 @@
  *
  * - the region model behind its HTTP server on 127.0.0.1 (EC2 Query, SSM JSON, SQS JSON);
  * - the job queue and its dead-letter queue as infra/queue.yml declares them (visibility timeout, maxReceiveCount);
- * - an EventBridge bus with the rules of serverless.yml + infra/events.yml (read from source, see local/stack/source.ts),
+ * - an EventBridge bus with the rules of serverless.yml + infra/events.yml (read from source, see
+ * local/stack/source.ts),
  *   each target invoking the **real** handler module, imported after the environment the stack gives it is set;
  * - the reconcile function's SQS event source (its batch size from serverless.yml);
  * - the **real** SSM document (ssm-documents/guest-sync.yaml, registered with CreateDocument) which, with
@@ -103,7 +104,7 @@ export interface Deployment {
   readonly guests: LabGuests | undefined;
   /** An EC2 client over the wire, as a user's own tooling would be. */
   readonly ec2: EC2Client;
-  /** The environment the functions run with (AWS_ENDPOINT_URL, JOB_QUEUE_URL, …), e.g. for the CLI as a child process. */
+  /** The environment the functions run with (AWS_ENDPOINT_URL, JOB_QUEUE_URL, …), e.g. for the CLI as a child. */
   readonly env: Record<string, string>;
   /** The IAM evaluator (undefined with `iam: false`): its `decisions` list every call a function made. */
   readonly iam: IamEvaluator | undefined;
@@ -316,7 +317,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     cleanups.push(() => Promise.race([inFlight(), sleep(5_000)]));
 
     const fingerprint = () =>
-      `${region.calls.length}/${bus.deliveries.length}/${jobs.counts().visible}/${active()}/${deadLetters.counts().visible}`;
+      [region.calls.length, bus.deliveries.length, jobs.counts().visible, active(), deadLetters.counts().visible].join(
+        '/',
+      );
     const quiesce = async () => {
       for (let seen = ''; ; ) {
         await bus.idle();

@@ -71,7 +71,8 @@ export class FifoQueue {
     if (!opts.name.endsWith('.fifo'))
       throw new RegionError(
         'InvalidParameterValue',
-        'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix',
+        'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with ' +
+          '.fifo suffix',
       );
     const account = opts.accountId ?? '123456789012';
     this.region = opts.region ?? 'us-east-1';
@@ -103,7 +104,8 @@ export class FifoQueue {
     if (input.DelaySeconds) {
       throw new RegionError(
         'InvalidParameterValue',
-        'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.',
+        'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for ' +
+          'this queue type.',
       );
     }
     let dedupId = input.MessageDeduplicationId;
@@ -111,7 +113,8 @@ export class FifoQueue {
       if (!this.opts.contentBasedDeduplication) {
         throw new RegionError(
           'InvalidParameterValue',
-          'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+          'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided ' +
+            'explicitly',
         );
       }
       dedupId = createHash('sha256').update(body).digest('hex');

@@ -6,6 +6,7 @@
  */
 import { parseStatus, Status } from '#src/reconcile/status';
 import type { AddressRow, Deployment } from './deployment';
+import { ec2Changes } from './region/calls';
 
 /** The reason of an `error:` status, '' for any other. */
 function errorReason(status: string | undefined): string {
@@ -40,8 +41,6 @@ export interface StoryResult {
   steps: StoryStep[];
   ok: boolean;
 }
-
-const READ = /^(Describe|Get|List)/;
 
 /** Every row's EIP is what the echo server saw from its private IP, on a guest device that holds that IP. */
 function guestProblems(rows: AddressRow[]): string[] {
@@ -93,10 +92,7 @@ export async function runStory(d: Deployment, reporter: StoryReporter = {}): Pro
     }
     const status = instanceId ? await d.statusOf(instanceId) : undefined;
     const rows = instanceId ? await d.addresses(instanceId) : [];
-    const ec2Writes = d.region.calls
-      .slice(mark)
-      .filter((c) => c.service === 'ec2' && c.ok && !READ.test(c.action) && c.action !== 'CreateTags')
-      .map((c) => c.action);
+    const ec2Writes = ec2Changes(d.region.calls.slice(mark));
     problems.push(...(await check(rows, status, ec2Writes)));
     const result: StoryStep = { title, expectation, problems, rows, status, ec2Writes, ms: Date.now() - started };
     steps.push(result);

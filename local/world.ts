@@ -1,6 +1,7 @@
 import { EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createRegion, type Region, type RegionOptions } from './region/model/index';
+import { splitCalls } from './region/calls';
 import { mockRegion, type RegionMocks } from './region/sdk-mock';
 import type { LocalSqs } from './sqs-fifo';
 import { type Ec2Port, ec2Adapter } from '#src/aws/ec2-port';
@@ -10,8 +11,6 @@ import type { ReconcileDeps } from '#src/reconcile/reconcile';
 import { TAG } from '#src/tags';
 
 export const DOCUMENT = 'eip-autopilot-guest-sync';
-
-const READ = /^(Describe|Get|List)/;
 
 /** The region model behind real SDK clients, with the reconciler's deps wired to it. */
 export interface World {
@@ -41,7 +40,8 @@ export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Pr
     DocumentType: 'Command',
     DocumentFormat: 'YAML',
     Content:
-      "schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: sync\n    inputs:\n      runCommand: ['true']\n",
+      "schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: sync\n    " +
+      "inputs:\n      runCommand: ['true']\n",
   });
   const events: { instanceId: string; status: string }[] = [];
   region.onEvent((e) => {
@@ -68,8 +68,7 @@ export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Pr
       },
     },
     since() {
-      const calls = region.calls.slice(mark).map((c) => c.action);
-      return { reads: calls.filter((a) => READ.test(a)), writes: calls.filter((a) => !READ.test(a)) };
+      return splitCalls(region.calls.slice(mark));
     },
     mark() {
       mark = region.calls.length;

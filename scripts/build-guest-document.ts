@@ -32,7 +32,8 @@ export const PARAMETERS: Record<string, Parameter> = {
   Action: {
     type: 'String',
     description:
-      'sync: make the guest match IMDS; install: also install the boot/60 s systemd timer; uninstall: remove it and our kernel state.',
+      'sync: make the guest match IMDS; install: also install the boot/60 s systemd timer; uninstall: remove it and ' +
+      'our kernel state.',
     default: 'sync',
     allowedPattern: '^(sync|install|uninstall)$',
     interpolationType: 'ENV_VAR',
@@ -47,7 +48,8 @@ export const PARAMETERS: Record<string, Parameter> = {
   VerifyUrl: {
     type: 'String',
     description:
-      'Optional echo service URL (answers with the caller address). Each private IP with an EIP fetches it through its own address and must see its EIP.',
+      'Optional echo service URL (answers with the caller address). Each private IP with an EIP fetches it through ' +
+      'its own address and must see its EIP.',
     default: '',
     allowedPattern: '^$|^https?://[A-Za-z0-9.:/_%?=&-]{1,200}$',
     interpolationType: 'ENV_VAR',
@@ -69,7 +71,8 @@ export function buildGuestDocument(script: string): string {
   const document = {
     schemaVersion: '2.2',
     description:
-      'eip-autopilot guest sync: make every private IPv4 in IMDS present on its ENI with source routing, so each Elastic IP works. Generated from ssm-documents/guest-sync.sh.',
+      'eip-autopilot guest sync: make every private IPv4 in IMDS present on its ENI with source routing, so each ' +
+      'Elastic IP works. Generated from ssm-documents/guest-sync.sh.',
     parameters: PARAMETERS,
     mainSteps: [
       {

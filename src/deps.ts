@@ -19,7 +19,8 @@ export function makeDeps(config: Config, clients: Clients = makeClients()): Deps
 }
 
 // Per-function factories: each Lambda builds (and bundles) only the clients it calls, which keeps cold starts and
-// zips small (issue 2: intake ≤ 140 ms). The IAM role of each function (infra/iam.yml) allows the same services.
+// zips small (target: intake cold start ≤ 140 ms, `npm run bench`). The IAM role of each function (infra/iam.yml)
+// allows the same services.
 
 /** intake: events → jobs. SQS only. */
 export function intakeDeps(config: Config): Pick<Deps, 'config' | 'sqs'> {

@@ -8,7 +8,8 @@
  *   script to a file and runs it with `sh -c <file>` (so its `#!` line picks the shell) as root inside the instance's
  *   guest namespace, with the document's `SSM_*` parameters in its environment. It first waits for the pending
  *   network changes of that instance, as if IMDS had caught up (on AWS it catches up within seconds).
- * - A terminated instance's lab is destroyed; everything is destroyed by `destroy()` (and by the lab's own exit hooks on
+ * - A terminated instance's lab is destroyed; everything is destroyed by `destroy()` (and by the lab's own exit hooks
+ * on
  *   Ctrl-C or a crash).
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';

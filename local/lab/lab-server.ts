@@ -1,5 +1,6 @@
 /**
- * The lab's two HTTP servers, run as child processes inside a lab namespace (`ip netns exec <ns> node … lab-server.ts`):
+ * The lab's two HTTP servers, run as child processes inside a lab namespace (`ip netns exec <ns> node …
+ * lab-server.ts`):
  *
  * - `imds <state-file>`: an IMDSv2 endpoint on 169.254.169.254:80. It re-reads the state file the lab writes on every
  *   request, so `Lab.apply()` / `Lab.setImds()` take effect without restarting it.

@@ -1,4 +1,5 @@
 import { RegionError } from './model/errors';
+import { isRead } from './calls';
 
 /**
  * API rate limits of the local region: one token bucket per API action, on the region's clock, as EC2 documents them
@@ -54,7 +55,6 @@ const EC2_DEFAULTS = {
 const SSM_DEFAULT: BucketSpec = { capacity: 50, refillPerSecond: 10 };
 const SQS_DEFAULT: BucketSpec = { capacity: 300, refillPerSecond: 300 };
 
-const NON_MUTATING = /^(Describe|List|Get)/;
 // Parameters that make a describe "filtered or paginated": anything else (ids included) is the unfiltered call.
 const NARROWING = ['Filters', 'MaxResults', 'NextToken'];
 
@@ -69,7 +69,7 @@ export function isUnfiltered(input: unknown): boolean {
 
 /** The bucket a request takes from: `ec2:DescribeAddresses#unfiltered`, `ec2:CreateTags`, `ssm:SendCommand`, … */
 export function bucketKey(service: LimitedService, action: string, input: unknown): string {
-  if (service === 'ec2' && NON_MUTATING.test(action) && isUnfiltered(input)) return `ec2:${action}#unfiltered`;
+  if (service === 'ec2' && isRead(action) && isUnfiltered(input)) return `ec2:${action}#unfiltered`;
   return `${service}:${action}`;
 }
 
@@ -90,7 +90,7 @@ export class RateLimits {
     if (service === 'ssm') return this.opts.ssm ?? SSM_DEFAULT;
     if (service === 'sqs') return this.opts.sqs ?? SQS_DEFAULT;
     if (action.endsWith('#unfiltered')) return this.opts.unfilteredNonMutating ?? EC2_DEFAULTS.unfilteredNonMutating;
-    if (NON_MUTATING.test(action)) return this.opts.nonMutating ?? EC2_DEFAULTS.nonMutating;
+    if (isRead(action)) return this.opts.nonMutating ?? EC2_DEFAULTS.nonMutating;
     return this.opts.mutating ?? EC2_DEFAULTS.mutating;
   }
 

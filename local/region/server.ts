@@ -124,7 +124,11 @@ function writeXml(schema: Schema, value: unknown): string {
 }
 
 function ec2Error(e: RegionError, requestId: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(e.name)}</Code><Message>${escapeXml(e.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
+  const error = `<Error><Code>${escapeXml(e.name)}</Code><Message>${escapeXml(e.message)}</Message></Error>`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<Response><Errors>${error}</Errors><RequestID>${requestId}</RequestID></Response>`
+  );
 }
 
 // ---------- JSON protocols ----------
@@ -198,7 +202,10 @@ export async function startRegionServer(opts: {
       const unknown = [...params.keys()].find((k) => !used.has(k));
       if (unknown) throw new RegionError('UnknownParameter', `The parameter ${unknown} is not recognized`);
       const result = await region.ec2(action as never, parsed as never, caller);
-      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_XMLNS}"><requestId>${requestId}</requestId>${writeXml(output, result)}</${action}Response>`;
+      const xml =
+        `<?xml version="1.0" encoding="UTF-8"?>
+<${action}Response ` +
+        `xmlns="${EC2_XMLNS}"><requestId>${requestId}</requestId>${writeXml(output, result)}</${action}Response>`;
       res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
       res.end(xml);
     } catch (e) {

@@ -4,7 +4,8 @@
  * redrive, and the reconcile event source's batch size. `npm run package` takes ~15 s; `npm run demo` must start in
  * well under one. test/local/stack/source.test.ts checks that the rules read here equal the packaged template's.
  *
- * Only what those settings use is resolved (other short forms, e.g. `!Not` in a condition, stay unresolved): `${param:<name>}` (defaults of serverless.yml, or the overrides given),
+ * Only what those settings use is resolved (other short forms, e.g. `!Not` in a condition, stay unresolved):
+ * `${param:<name>}` (defaults of serverless.yml, or the overrides given),
  * `${self:service}` and `${sls:stage}`. CloudFormation short forms (`!Ref`, `!GetAtt`, `!Sub`) become their long form.
  */
 import { readFileSync } from 'node:fs';
@@ -55,7 +56,8 @@ function resolveVariables(text: string, vars: Record<string, string>, file: stri
     if (value === undefined) throw new Error(`${file}: no value for ${whole}`);
     return value;
   });
-  // Framework sources are lowercase (`${opt:…}`); CloudFormation's own `${AWS::Region}` / `${Logical}` stay for Fn::Sub.
+  // Framework sources are lowercase (`${opt:…}`); CloudFormation's own `${AWS::Region}` / `${Logical}` stay for
+  // Fn::Sub.
   const left = /\$\{(?:param|self|sls|opt|env|ssm|cf|s3|file|aws|strToBool)[:(][^}]*\}/.exec(resolved);
   if (left) throw new Error(`${file}: the local deployment cannot resolve ${left[0]}`);
   return resolved;

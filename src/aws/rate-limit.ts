@@ -32,9 +32,14 @@ export const SSM_BUCKET: BucketSize = { capacity: 50, refillPerSecond: 10 };
 
 const NON_MUTATING = /^(Describe|List|Get)/;
 
+/** Whether an API action only reads (`Describe*`, `Get*`, `List*`: what AWS's rate limits call non-mutating). */
+export function isReadAction(action: string): boolean {
+  return NON_MUTATING.test(action);
+}
+
 /** The EC2 bucket a request takes from, as `ec2:<Action>` or `ec2:<Action>#unfiltered` (the smaller bucket). */
 export function ec2BucketKey(action: string, input: Record<string, unknown> | undefined): string {
-  if (!NON_MUTATING.test(action)) return `ec2:${action}`;
+  if (!isReadAction(action)) return `ec2:${action}`;
   const narrowed = ['Filters', 'MaxResults', 'NextToken'].some((k) => {
     const v = input?.[k];
     return v !== undefined && !(Array.isArray(v) && v.length === 0);
@@ -46,7 +51,7 @@ function bucketSize(key: string): BucketSize {
   const [service, action = ''] = key.split(':');
   if (service === 'ssm') return SSM_BUCKET;
   if (action.endsWith('#unfiltered')) return EC2_BUCKETS.unfilteredNonMutating;
-  return NON_MUTATING.test(action) ? EC2_BUCKETS.nonMutating : EC2_BUCKETS.mutating;
+  return isReadAction(action) ? EC2_BUCKETS.nonMutating : EC2_BUCKETS.mutating;
 }
 
 /** Options of {@link RateLimiter}. */

@@ -8,7 +8,7 @@ export interface Job {
   reason: string;
 }
 
-const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** True for an EC2 instance id (`i-` + 8 or 17 hex digits). */
 export function isInstanceId(value: unknown): value is string {

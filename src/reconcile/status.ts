@@ -211,7 +211,8 @@ export interface RunStatus {
  * The status after executing a plan (pure). Starts from the plan's status (or the current one) and lowers it by what
  * failed: a missed association makes it `degraded k/n` with the first acquire failure's code; a failed removal makes
  * it `degraded` and asks for a retry; a guest command that could not be sent makes it `pending` (agent not
- * registered: no retry, the sweep sends a job once the agent is Online) or `guest failed`. A skipped guest sync (`--no-guest`) reports `cloud ok k/n: guest sync skipped`
+ * registered: no retry, the sweep sends a job once the agent is Online) or `guest failed`. A skipped guest sync
+ * (`--no-guest`) reports `cloud ok k/n: guest sync skipped`
  * only where the plan had nothing worse to say: `degraded` and `error` win (see {@link strongerStatus}).
  * `results` may hold the cloud results only (the status written before SendCommand) or the guest ones too.
  */

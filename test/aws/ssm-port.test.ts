@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { DOCUMENT, makeWorld, type World } from '#local/world';
+import { describe, expect, it } from 'vitest';
+import { DOCUMENT, type World } from '#local/world';
+import { worldsPerTest } from '../helpers/worlds';
 
+const makeWorld = worldsPerTest();
 let world: World | undefined;
-afterEach(() => {
-  world?.mocks.restore();
-  world = undefined;
-});
 
 async function sendOther(w: World, instanceId: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {

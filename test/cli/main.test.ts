@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '#src/cli/main';
 import type { Deps } from '#src/deps';
-import { clearCaches } from '#src/reconcile/reconcile';
-import { makeWorld, type World } from '#local/world';
+import type { World } from '#local/world';
+import { worldsPerTest } from '../helpers/worlds';
 
+const makeWorld = worldsPerTest();
 let world: World | undefined;
-afterEach(() => {
-  world?.mocks.restore();
-  world = undefined;
-  clearCaches();
-});
 
 async function run(args: string[], w?: World) {
   const out: string[] = [];

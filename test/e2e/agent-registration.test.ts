@@ -13,7 +13,7 @@ describeLab('End to end: tagged before the SSM agent registers', () => {
   const traces: Trace[] = [];
 
   beforeAll(async () => {
-    // Agents take tens of seconds to minutes to register (FACTS.md: no documented figure).
+    // Agents take tens of seconds to minutes to register (docs/aws-facts.md: no documented figure).
     d = await startDeployment({ guests: 'lab', agentRegistrationDelayMs: 90_000, sweepSchedule: true });
     d.onTrace((t) => traces.push(t));
   });

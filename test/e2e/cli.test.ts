@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Deployment, startDeployment } from '#local/deployment';
+import { isRead } from '#local/region/calls';
 import { STACK_ROOT } from '#local/stack/package';
 
 const run = promisify(execFile);
@@ -35,8 +36,7 @@ describe('End to end: npx eip-autopilot plan / status against the local region',
       return { code: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
     }
   }
-  const writesSince = (mark: number) =>
-    d.region.calls.slice(mark).filter((c) => !/^(Describe|Get|List)/.test(c.action));
+  const writesSince = (mark: number) => d.region.calls.slice(mark).filter((c) => !isRead(c.action));
 
   beforeAll(async () => {
     d = await startDeployment({ guests: 'none' });

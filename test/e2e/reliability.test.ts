@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AddressRow, type Deployment, startDeployment, type Trace } from '#local/deployment';
+import { ec2Changes } from '#local/region/calls';
 import { describeLab } from '../helpers/lab-gate';
 
 const pairs = (rows: AddressRow[]) => rows.map((r) => `${r.publicIp}>${r.privateIp}@${r.eniId}`);
-const WRITE = /^(?!Describe|Get|List)/;
 
 describeLab('End to end: duplicates, a missed event, stop/start', () => {
   let d: Deployment;
@@ -25,11 +25,7 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
 
   const stateOf = async (id: string) =>
     (await d.region.ec2('DescribeInstances', { InstanceIds: [id] })).Reservations?.[0]?.Instances?.[0]?.State?.Name;
-  const ec2WritesSince = (mark: number) =>
-    d.region.calls
-      .slice(mark)
-      .filter((c) => c.service === 'ec2' && c.ok && WRITE.test(c.action) && c.action !== 'CreateTags')
-      .map((c) => c.action);
+  const ec2WritesSince = (mark: number) => ec2Changes(d.region.calls.slice(mark));
   const expectEgress = (rows: AddressRow[]) =>
     expect(rows.map((r) => [r.guestDevice !== '', r.egress])).toEqual(rows.map((r) => [true, r.publicIp]));
 
@@ -90,25 +86,28 @@ describeLab('End to end: duplicates, a missed event, stop/start', () => {
     await d.settle(async () => (await d.ownedAddresses(id)).length === 0, { what: 'every address released' });
   });
 
-  it('stop/start keeps the same EIPs on the same private IPs (default eip-on-stop=keep), with no EC2 write', async () => {
-    const id = await d.launch('t3.micro', { 'eip-count': '3' });
-    await d.settle(async () => (await d.statusOf(id)) === 'ok 3/3', { what: 'ok 3/3' });
-    const before = await d.addresses(id, { verify: false });
-    const mark = d.region.calls.length;
+  it(
+    'stop/start keeps the same EIPs on the same private IPs (default eip-on-stop=keep), with no EC2 ' + 'write',
+    async () => {
+      const id = await d.launch('t3.micro', { 'eip-count': '3' });
+      await d.settle(async () => (await d.statusOf(id)) === 'ok 3/3', { what: 'ok 3/3' });
+      const before = await d.addresses(id, { verify: false });
+      const mark = d.region.calls.length;
 
-    await d.stop(id);
-    await d.settle(async () => (await stateOf(id)) === 'stopped', { what: 'a stopped instance' });
-    await d.settle();
-    expect(pairs(await d.addresses(id, { verify: false }))).toEqual(pairs(before));
-    await d.start(id);
-    await d.settle(async () => (await stateOf(id)) === 'running', { what: 'a running instance' });
-    await d.settle();
+      await d.stop(id);
+      await d.settle(async () => (await stateOf(id)) === 'stopped', { what: 'a stopped instance' });
+      await d.settle();
+      expect(pairs(await d.addresses(id, { verify: false }))).toEqual(pairs(before));
+      await d.start(id);
+      await d.settle(async () => (await stateOf(id)) === 'running', { what: 'a running instance' });
+      await d.settle();
 
-    expect(ec2WritesSince(mark)).toEqual(['StopInstances', 'StartInstances']);
-    const after = await d.addresses(id);
-    expect(pairs(after)).toEqual(pairs(before));
-    expectEgress(after);
-    expect(await d.statusOf(id)).toBe('ok 3/3');
-    expect(d.deadLetters.counts()).toEqual({ visible: 0, inFlight: 0 });
-  });
+      expect(ec2WritesSince(mark)).toEqual(['StopInstances', 'StartInstances']);
+      const after = await d.addresses(id);
+      expect(pairs(after)).toEqual(pairs(before));
+      expectEgress(after);
+      expect(await d.statusOf(id)).toBe('ok 3/3');
+      expect(d.deadLetters.counts()).toEqual({ visible: 0, inFlight: 0 });
+    },
+  );
 });

@@ -5,7 +5,7 @@ import { describeLab } from '../helpers/lab-gate';
 import { createLab, type Lab } from '#local/lab/vpc-lab';
 import { addresses, egress, eni, instance, SCRIPT, snapshot, sync } from '#local/lab/scenario';
 
-/** Defects D1–D9 of issue 9, each reproduced in the VPC lab (no real manager needed for these). */
+/** Guest defects D1–D9 seen on booted guests, each reproduced in the VPC lab (no real manager needed here). */
 describeLab('Script: guest-sync.sh defects found on booted guests', () => {
   let lab: Lab;
   beforeEach(async () => {
@@ -110,15 +110,18 @@ exit 0
     expect(seen).toEqual(expected);
   });
 
-  it('D7: amazon-ec2-net-utils installed but not in use (its units inactive): guest-sync does the job itself', async () => {
-    await lab.apply(twoEnis);
-    await withNetutils({ active: false });
-    const res = await syncUnderNetutils(['--json']);
-    expect(res.code, res.stderr).toBe(0);
-    expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, manager: 'ip' });
-    const { expected, seen } = await egress(lab, twoEnis);
-    expect(seen).toEqual(expected);
-  });
+  it(
+    'D7: amazon-ec2-net-utils installed but not in use (its units inactive): guest-sync does the job ' + 'itself',
+    async () => {
+      await lab.apply(twoEnis);
+      await withNetutils({ active: false });
+      const res = await syncUnderNetutils(['--json']);
+      expect(res.code, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, manager: 'ip' });
+      const { expected, seen } = await egress(lab, twoEnis);
+      expect(seen).toEqual(expected);
+    },
+  );
 
   it('D8: the refresh is started without blocking and waited for a bounded time, then exit 8', async () => {
     await lab.apply(twoEnis);

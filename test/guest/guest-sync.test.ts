@@ -100,36 +100,39 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     await expectAllEgress(inst);
   });
 
-  it('IPs added then removed in IMDS (and ENIs hot-attached then detached) follow IMDS; what remains egresses', async () => {
-    await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] })));
-    expect((await sync(lab)).code).toBe(0);
-    const full = instance(
-      eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12] }),
-      eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
-      eni(3, { device: 2, subnet: 1, hosts: [40] }),
-    );
-    await lab.apply(full);
-    const grown = await sync(lab);
-    expect(grown.code, grown.stderr).toBe(0);
-    expect(grown.stdout).toContain('add 10.0.0.12/32 dev eth0');
-    expect(grown.stdout).toContain('add rule from 10.0.1.40 table 10002');
-    await expectAllEgress(full);
+  it(
+    'IPs added then removed in IMDS (and ENIs hot-attached then detached) follow IMDS; what remains ' + 'egresses',
+    async () => {
+      await lab.apply(instance(eni(1, { device: 0, subnet: 0, hosts: [10, 11] })));
+      expect((await sync(lab)).code).toBe(0);
+      const full = instance(
+        eni(1, { device: 0, subnet: 0, hosts: [10, 11, 12] }),
+        eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
+        eni(3, { device: 2, subnet: 1, hosts: [40] }),
+      );
+      await lab.apply(full);
+      const grown = await sync(lab);
+      expect(grown.code, grown.stderr).toBe(0);
+      expect(grown.stdout).toContain('add 10.0.0.12/32 dev eth0');
+      expect(grown.stdout).toContain('add rule from 10.0.1.40 table 10002');
+      await expectAllEgress(full);
 
-    const reduced = instance(
-      eni(1, { device: 0, subnet: 0, hosts: [10, 12] }),
-      eni(2, { device: 1, subnet: 1, hosts: [20] }),
-    );
-    await lab.apply(reduced);
-    const res = await sync(lab);
-    expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toContain('del 10.0.0.11/32 dev eth0 reason=ip-no-longer-assigned');
-    expect(res.stdout).toContain('del 10.0.1.21/32 dev eth1 reason=ip-no-longer-assigned');
-    expect(res.stdout).toContain('del rule from 10.0.1.40 table 10002 reason=rule-not-wanted');
-    expect(await addresses(lab, 'eth0')).toEqual(['10.0.0.10/24', '10.0.0.12/32 noprefixroute']);
-    expect(await addresses(lab, 'eth1')).toEqual(['10.0.1.20/24 noprefixroute']);
-    expect(await rules(lab)).toEqual(['10001: from 10.0.1.20 lookup 10001 proto 234']);
-    await expectAllEgress(reduced);
-  });
+      const reduced = instance(
+        eni(1, { device: 0, subnet: 0, hosts: [10, 12] }),
+        eni(2, { device: 1, subnet: 1, hosts: [20] }),
+      );
+      await lab.apply(reduced);
+      const res = await sync(lab);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toContain('del 10.0.0.11/32 dev eth0 reason=ip-no-longer-assigned');
+      expect(res.stdout).toContain('del 10.0.1.21/32 dev eth1 reason=ip-no-longer-assigned');
+      expect(res.stdout).toContain('del rule from 10.0.1.40 table 10002 reason=rule-not-wanted');
+      expect(await addresses(lab, 'eth0')).toEqual(['10.0.0.10/24', '10.0.0.12/32 noprefixroute']);
+      expect(await addresses(lab, 'eth1')).toEqual(['10.0.1.20/24 noprefixroute']);
+      expect(await rules(lab)).toEqual(['10001: from 10.0.1.20 lookup 10001 proto 234']);
+      await expectAllEgress(reduced);
+    },
+  );
 
   it('never touches a foreign address, a foreign rule, a docker-like bridge or the loopback', async () => {
     const inst = instance(
@@ -221,98 +224,107 @@ describeLab('Script: guest-sync.sh in the VPC lab', () => {
     expect(readFileSync(join(lab.runDir, 'monitor.log'), 'utf8')).toBe('');
   });
 
-  it('--install is idempotent; after a reboot the installed unit restores the state; --uninstall removes it all', async () => {
-    const inst = instance(
-      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
-      eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
-    );
-    await lab.apply(inst);
-    const first = await sync(lab, ['--install']);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain('install /usr/local/sbin/eip-autopilot-guest-sync');
-    expect(first.stdout).toContain('enable /etc/systemd/system/timers.target.wants/eip-autopilot-guest-sync.timer');
-    const again = await sync(lab, ['--install']);
-    expect(again.stdout.trim()).toBe('in sync unchanged=8');
-    const unit = readFileSync(join(lab.unitDir, 'eip-autopilot-guest-sync.service'), 'utf8');
-    expect(unit).toMatch(/After=network-online.target/);
-    const timer = readFileSync(join(lab.unitDir, 'eip-autopilot-guest-sync.timer'), 'utf8');
-    expect(timer).toMatch(/OnBootSec=/);
-    expect(timer).toMatch(/OnUnitActiveSec=60s/);
+  it(
+    '--install is idempotent; after a reboot the installed unit restores the state; --uninstall removes it ' + 'all',
+    async () => {
+      const inst = instance(
+        eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+        eni(2, { device: 1, subnet: 1, hosts: [20, 21] }),
+      );
+      await lab.apply(inst);
+      const first = await sync(lab, ['--install']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toContain('install /usr/local/sbin/eip-autopilot-guest-sync');
+      expect(first.stdout).toContain('enable /etc/systemd/system/timers.target.wants/eip-autopilot-guest-sync.timer');
+      const again = await sync(lab, ['--install']);
+      expect(again.stdout.trim()).toBe('in sync unchanged=8');
+      const unit = readFileSync(join(lab.unitDir, 'eip-autopilot-guest-sync.service'), 'utf8');
+      expect(unit).toMatch(/After=network-online.target/);
+      const timer = readFileSync(join(lab.unitDir, 'eip-autopilot-guest-sync.timer'), 'utf8');
+      expect(timer).toMatch(/OnBootSec=/);
+      expect(timer).toMatch(/OnUnitActiveSec=60s/);
 
-    // Reboot: /run is a fresh tmpfs, the ENIs come back bare and DHCP configures eth0 again.
-    const reboot = [
-      'find /run -mindepth 1 -delete',
-      'ip rule del priority 10001',
-      'ip rule del priority 10001',
-      'ip addr flush dev eth0',
-      'ip addr flush dev eth1',
-      'ip link set eth1 down',
-    ];
-    expect((await lab.exec(['sh', '-ec', reboot.join('\n')])).code).toBe(0);
-    await lab.apply(inst);
-    const execStart = /^ExecStart=(.+)$/m.exec(unit)?.[1] ?? '';
-    expect(execStart).toBe('/usr/local/sbin/eip-autopilot-guest-sync');
-    const boot = await lab.exec([execStart]);
-    expect(boot.code, boot.stderr).toBe(0);
-    expect(await rules(lab)).toHaveLength(2);
-    await expectAllEgress(inst);
+      // Reboot: /run is a fresh tmpfs, the ENIs come back bare and DHCP configures eth0 again.
+      const reboot = [
+        'find /run -mindepth 1 -delete',
+        'ip rule del priority 10001',
+        'ip rule del priority 10001',
+        'ip addr flush dev eth0',
+        'ip addr flush dev eth1',
+        'ip link set eth1 down',
+      ];
+      expect((await lab.exec(['sh', '-ec', reboot.join('\n')])).code).toBe(0);
+      await lab.apply(inst);
+      const execStart = /^ExecStart=(.+)$/m.exec(unit)?.[1] ?? '';
+      expect(execStart).toBe('/usr/local/sbin/eip-autopilot-guest-sync');
+      const boot = await lab.exec([execStart]);
+      expect(boot.code, boot.stderr).toBe(0);
+      expect(await rules(lab)).toHaveLength(2);
+      await expectAllEgress(inst);
 
-    const un = await sync(lab, ['--uninstall']);
-    expect(un.code, un.stderr).toBe(0);
-    expect(await rules(lab)).toEqual([]);
-    expect(await addresses(lab, 'eth0')).toEqual(['10.0.0.10/24']);
-    expect(await routes(lab, 10001)).toEqual([]);
-    expect(
-      (await lab.exec(['ls', '-A', '/etc/systemd/system', '/usr/local/sbin'])).stdout
-        .split('\n')
-        .filter((l) => l && !l.endsWith(':')),
-    ).toEqual([]);
-  });
+      const un = await sync(lab, ['--uninstall']);
+      expect(un.code, un.stderr).toBe(0);
+      expect(await rules(lab)).toEqual([]);
+      expect(await addresses(lab, 'eth0')).toEqual(['10.0.0.10/24']);
+      expect(await routes(lab, 10001)).toEqual([]);
+      expect(
+        (await lab.exec(['ls', '-A', '/etc/systemd/system', '/usr/local/sbin'])).stdout
+          .split('\n')
+          .filter((l) => l && !l.endsWith(':')),
+      ).toEqual([]);
+    },
+  );
 
-  it('a hot-attached ENI whose device-number still reads 0 is waited for; past the wait: exit 3, no change', async () => {
-    const settled = instance(
-      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
-      eni(2, { device: 1, subnet: 1, hosts: [20] }),
-    );
-    const racing = structuredClone(settled);
-    if (racing.enis[1]) racing.enis[1].imdsDeviceNumber = 0;
-    await lab.apply(racing);
-    const before = await snapshot(lab);
-    const refused = await sync(lab, [], { EIP_AUTOPILOT_ENI_WAIT: '1' });
-    expect(refused.code).toBe(3);
-    expect(refused.stderr).toContain('device-number-0');
-    expect(await snapshot(lab)).toBe(before);
+  it(
+    'a hot-attached ENI whose device-number still reads 0 is waited for; past the wait: exit 3, no ' + 'change',
+    async () => {
+      const settled = instance(
+        eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+        eni(2, { device: 1, subnet: 1, hosts: [20] }),
+      );
+      const racing = structuredClone(settled);
+      if (racing.enis[1]) racing.enis[1].imdsDeviceNumber = 0;
+      await lab.apply(racing);
+      const before = await snapshot(lab);
+      const refused = await sync(lab, [], { EIP_AUTOPILOT_ENI_WAIT: '1' });
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain('device-number-0');
+      expect(await snapshot(lab)).toBe(before);
 
-    const waiting = sync(lab, [], { EIP_AUTOPILOT_ENI_WAIT: '20' });
-    await new Promise((r) => setTimeout(r, 1500));
-    await lab.apply(settled);
-    const res = await waiting;
-    expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toContain('waiting for ENI');
-    expect(await rules(lab)).toEqual(['10001: from 10.0.1.20 lookup 10001 proto 234']);
-    await expectAllEgress(settled);
-  });
+      const waiting = sync(lab, [], { EIP_AUTOPILOT_ENI_WAIT: '20' });
+      await new Promise((r) => setTimeout(r, 1500));
+      await lab.apply(settled);
+      const res = await waiting;
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toContain('waiting for ENI');
+      expect(await rules(lab)).toEqual(['10001: from 10.0.1.20 lookup 10001 proto 234']);
+      await expectAllEgress(settled);
+    },
+  );
 
-  it('under amazon-ec2-net-utils only verifies: exit 8 while its state differs, 0 once it matches, never writes', async () => {
-    const inst = instance(
-      eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
-      eni(2, { device: 1, subnet: 1, hosts: [20] }),
-    );
-    await lab.apply(inst);
-    const env = { EIP_AUTOPILOT_MANAGER: 'netutils' };
-    const before = await snapshot(lab);
-    const differs = await sync(lab, ['--json'], env);
-    expect(differs.code).toBe(8);
-    expect(JSON.parse(differs.stdout)).toMatchObject({ manager: 'netutils', writes: 0 });
-    expect(differs.stderr).toContain('refresh amazon-ec2-net-utils for eth0');
-    expect(differs.stderr).toContain('refresh amazon-ec2-net-utils for eth1');
-    expect(await snapshot(lab)).toBe(before);
-    // Once the interfaces are right (here: by our own ip-mode run), the check passes.
-    expect((await sync(lab)).code).toBe(0);
-    const matches = await sync(lab, ['--json'], env);
-    expect(matches.code, matches.stderr).toBe(0);
-    expect(JSON.parse(matches.stdout)).toMatchObject({ ok: true, manager: 'netutils', writes: 0 });
-  });
+  it(
+    'under amazon-ec2-net-utils only verifies: exit 8 while its state differs, 0 once it matches, never ' + 'writes',
+    async () => {
+      const inst = instance(
+        eni(1, { device: 0, subnet: 0, hosts: [10, 11] }),
+        eni(2, { device: 1, subnet: 1, hosts: [20] }),
+      );
+      await lab.apply(inst);
+      const env = { EIP_AUTOPILOT_MANAGER: 'netutils' };
+      const before = await snapshot(lab);
+      const differs = await sync(lab, ['--json'], env);
+      expect(differs.code).toBe(8);
+      expect(JSON.parse(differs.stdout)).toMatchObject({ manager: 'netutils', writes: 0 });
+      expect(differs.stderr).toContain('refresh amazon-ec2-net-utils for eth0');
+      expect(differs.stderr).toContain('refresh amazon-ec2-net-utils for eth1');
+      expect(await snapshot(lab)).toBe(before);
+      // Once the interfaces are right (here: by our own ip-mode run), the check passes.
+      expect((await sync(lab)).code).toBe(0);
+      const matches = await sync(lab, ['--json'], env);
+      expect(matches.code, matches.stderr).toBe(0);
+      expect(JSON.parse(matches.stdout)).toMatchObject({ ok: true, manager: 'netutils', writes: 0 });
+    },
+  );
 
   it('keeps its report inside the SSM output window on a first apply of 350 addresses', async () => {
     const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);

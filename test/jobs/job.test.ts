@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '#src/errors';
-import { jobMessage, parseJob } from '#src/jobs/job';
+import { isInstanceId, jobMessage, parseJob } from '#src/jobs/job';
 
 describe('Function: parseJob', () => {
   it('parses a job', () => {
@@ -28,5 +28,19 @@ describe('Function: jobMessage', () => {
     expect(m.deduplicationId).toMatch(/^ev-1-x+$/);
     expect(m.deduplicationId).toHaveLength(128);
     expect(JSON.parse(m.body)).toEqual({ instanceId: 'i-0abcd1234ef567890', reason: 'schedule' });
+  });
+});
+
+describe('Function: isInstanceId', () => {
+  it.each([
+    ['i-0abcd123', true],
+    ['i-0abcd1234ef567890', true],
+    ['i-0abcd1234', false],
+    ['i-0abcd1234ef56789', false],
+    ['i-0ABCD123', false],
+    ['eni-0abcd123', false],
+    [42, false],
+  ])('%j → %s (i- and 8 or 17 hex digits)', (value, expected) => {
+    expect(isInstanceId(value)).toBe(expected);
   });
 });

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ec2Adapter } from '#src/aws/ec2-port';
 import { ssmAdapter } from '#src/aws/ssm-port';
 import { eniClientToken, type ExecuteDeps, executePlan, mapLimit } from '#src/reconcile/execute';
@@ -33,6 +33,11 @@ beforeEach(() => {
 });
 afterEach(() => {
   ec2Mock.reset();
+});
+// The unit project shares a worker between files: a mock left installed would answer every later file's SDK calls.
+afterAll(() => {
+  ec2Mock.restore();
+  ssmMock.restore();
 });
 
 const allocate: Action = {

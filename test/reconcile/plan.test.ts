@@ -428,20 +428,23 @@ describe('Function: planInstance', () => {
       );
     });
 
-    it('unassigns a free IP that a disassociated address of ours names as assigned by us, and releases the address', () => {
-      const spare = address({ assignedIpTag: toAssignedIpTag('10.0.0.11') });
-      const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
-      const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
-        { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.11', reason: 'address-removed' },
-        {
-          kind: 'release',
-          allocationId: spare.allocationId,
-          publicIp: spare.publicIp,
-          reason: 'unassociated-leftover',
-        },
-      ]);
-    });
+    it(
+      'unassigns a free IP that a disassociated address of ours names as assigned by us, and releases the ' + 'address',
+      () => {
+        const spare = address({ assignedIpTag: toAssignedIpTag('10.0.0.11') });
+        const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
+        const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
+        expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+          { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.11', reason: 'address-removed' },
+          {
+            kind: 'release',
+            allocationId: spare.allocationId,
+            publicIp: spare.publicIp,
+            reason: 'unassociated-leftover',
+          },
+        ]);
+      },
+    );
 
     it('puts that address back on that IP, still marked, when it is needed', () => {
       const spare = address({ assignedIpTag: toAssignedIpTag('10.0.0.11') });

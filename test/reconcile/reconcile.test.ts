@@ -1,15 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clearCaches, type ReconcileDeps, reconcileInstance } from '#src/reconcile/reconcile';
 import { manualClock } from '#local/region/model/index';
-import { DOCUMENT, killAfter, makeWorld, throttleAt, type World } from '#local/world';
+import { DOCUMENT, killAfter, throttleAt, type World } from '#local/world';
 import { recordGuestResult } from '#src/reconcile/guest-status';
+import { worldsPerTest } from '../helpers/worlds';
 
+const makeWorld = worldsPerTest();
 let world: World | undefined;
-afterEach(() => {
-  world?.mocks.restore();
-  world = undefined;
-  clearCaches();
-});
 
 async function converge(w: World, id: string) {
   const first = await reconcileInstance(id, w.deps);
@@ -90,25 +87,28 @@ describe('Function: reconcileInstance (on the region model)', () => {
     expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 3 + 5);
   });
 
-  it('checks the quota before allocating beyond 5, once per container: N=8 warm uses at most 2N+5 EC2 calls', async () => {
-    world = await makeWorld({ eipQuota: 100 });
-    const cold = await world.launch('m5.large', { 'eip-count': '8' });
-    world.mark();
-    await reconcileInstance(cold, world.deps);
-    expect(world.since().reads).toEqual([
-      'DescribeInstances',
-      'DescribeAddresses',
-      'DescribeAccountAttributes',
-      'DescribeInstanceTypes',
-    ]);
-    const warm = await world.launch('m5.large', { 'eip-count': '8' });
-    world.mark();
-    const outcome = await reconcileInstance(warm, world.deps);
-    const { reads, writes } = world.since();
-    expect(outcome).toMatchObject({ placed: 8, wanted: 8, status: 'syncing 8/8' });
-    expect(reads).toEqual(['DescribeInstances', 'DescribeAddresses']);
-    expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 8 + 5);
-  });
+  it(
+    'checks the quota before allocating beyond 5, once per container: N=8 warm uses at most 2N+5 EC2 ' + 'calls',
+    async () => {
+      world = await makeWorld({ eipQuota: 100 });
+      const cold = await world.launch('m5.large', { 'eip-count': '8' });
+      world.mark();
+      await reconcileInstance(cold, world.deps);
+      expect(world.since().reads).toEqual([
+        'DescribeInstances',
+        'DescribeAddresses',
+        'DescribeAccountAttributes',
+        'DescribeInstanceTypes',
+      ]);
+      const warm = await world.launch('m5.large', { 'eip-count': '8' });
+      world.mark();
+      const outcome = await reconcileInstance(warm, world.deps);
+      const { reads, writes } = world.since();
+      expect(outcome).toMatchObject({ placed: 8, wanted: 8, status: 'syncing 8/8' });
+      expect(reads).toEqual(['DescribeInstances', 'DescribeAddresses']);
+      expect(reads.length + writes.filter((w) => w !== 'SendCommand').length).toBeLessThanOrEqual(2 * 8 + 5);
+    },
+  );
 
   describe('killed after each write, then rerun', () => {
     /** What a killed run can leave: ENIs of ours attached to nothing, private IPs without an EIP. */
@@ -616,37 +616,35 @@ describe('Function: reconcileInstance (on the region model)', () => {
 });
 
 describe('Function: reconcileInstance while the guest command is out (status syncing)', () => {
-  afterEach(() => {
-    world?.mocks.restore();
-    world = undefined;
-  });
+  it(
+    'sends nothing while the command runs, and heals a lost invocation event to ok without a second ' + 'command',
+    async () => {
+      // The agent picks the command up after 300 ms of real time: long enough for a duplicate job to arrive meanwhile.
+      world = await makeWorld({ commandPickupMs: 300 });
+      const id = await world.launch('t3.medium', { 'eip-count': '2' });
+      expect(await reconcileInstance(id, world.deps)).toMatchObject({ status: 'syncing 2/2' });
 
-  it('sends nothing while the command runs, and heals a lost invocation event to ok without a second command', async () => {
-    // The agent picks the command up after 300 ms of real time: long enough for a duplicate job to arrive meanwhile.
-    world = await makeWorld({ commandPickupMs: 300 });
-    const id = await world.launch('t3.medium', { 'eip-count': '2' });
-    expect(await reconcileInstance(id, world.deps)).toMatchObject({ status: 'syncing 2/2' });
+      world.mark();
+      const duplicate = await reconcileInstance(id, world.deps);
+      expect(duplicate.status).toBe('syncing 2/2');
+      expect(world.since()).toEqual({
+        reads: ['DescribeInstances', 'DescribeAddresses', 'ListCommandInvocations'],
+        writes: [],
+      });
 
-    world.mark();
-    const duplicate = await reconcileInstance(id, world.deps);
-    expect(duplicate.status).toBe('syncing 2/2');
-    expect(world.since()).toEqual({
-      reads: ['DescribeInstances', 'DescribeAddresses', 'ListCommandInvocations'],
-      writes: [],
-    });
+      // The command succeeds, but its status event never reaches command-status (EventBridge is best effort).
+      await world.region.idle();
+      world.mark();
+      const healed = await reconcileInstance(id, world.deps);
+      expect(healed.status).toBe('ok 2/2');
+      expect(world.since().writes).toEqual(['CreateTags']);
+      expect((await world.tags(id))['eip-autopilot:status']).toBe('ok 2/2');
 
-    // The command succeeds, but its status event never reaches command-status (EventBridge is best effort).
-    await world.region.idle();
-    world.mark();
-    const healed = await reconcileInstance(id, world.deps);
-    expect(healed.status).toBe('ok 2/2');
-    expect(world.since().writes).toEqual(['CreateTags']);
-    expect((await world.tags(id))['eip-autopilot:status']).toBe('ok 2/2');
-
-    world.mark();
-    await reconcileInstance(id, world.deps);
-    expect(world.since()).toEqual({ reads: ['DescribeInstances', 'DescribeAddresses'], writes: [] });
-  });
+      world.mark();
+      await reconcileInstance(id, world.deps);
+      expect(world.since()).toEqual({ reads: ['DescribeInstances', 'DescribeAddresses'], writes: [] });
+    },
+  );
 
   it('sends the document again when the last command failed and its event was lost', async () => {
     world = await makeWorld({ runner: async () => ({ exitCode: 1, stdout: '', stderr: 'boom' }) });

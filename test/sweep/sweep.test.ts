@@ -26,38 +26,44 @@ describe('Function: sweep', () => {
 
   // A job for an instance whose agent is not registered ends with status pending (SendCommand: InvalidInstanceId).
   // Enqueuing it on every sweep would only fail again: it is sent once SSM shows the agent Online.
-  it('enqueues a pending instance only once SSM shows its agent Online, asking SSM about pending ones only', async () => {
-    const fleet = makeFleet(300);
-    const pending = fleet.instances.slice(0, 120).map((i) => i.InstanceId ?? '');
-    for (const i of fleet.instances.slice(0, 120))
-      i.Tags = [
-        { Key: 'eip-count', Value: '1' },
-        { Key: 'eip-autopilot:status', Value: 'pending: guest agent not registered yet' },
-      ];
-    fleet.online.add(pending[7] ?? '');
-    fleet.online.add(pending[100] ?? '');
-    const result = await sweep(fleet.port, fleet.ssm, keys);
-    expect(result.drifted).toEqual([
-      { instanceId: pending[7], drift: 'guest-agent-online' },
-      { instanceId: pending[100], drift: 'guest-agent-online' },
-    ]);
-    // 120 pending instances: 3 DescribeInstanceInformation calls of at most 50 ids each.
-    expect(fleet.calls.filter((c) => c === 'DescribeInstanceInformation')).toHaveLength(3);
-    expect(fleet.calls.filter((c) => c !== 'DescribeInstanceInformation')).toHaveLength(2);
-  });
+  it(
+    'enqueues a pending instance only once SSM shows its agent Online, asking SSM about pending ones ' + 'only',
+    async () => {
+      const fleet = makeFleet(300);
+      const pending = fleet.instances.slice(0, 120).map((i) => i.InstanceId ?? '');
+      for (const i of fleet.instances.slice(0, 120))
+        i.Tags = [
+          { Key: 'eip-count', Value: '1' },
+          { Key: 'eip-autopilot:status', Value: 'pending: guest agent not registered yet' },
+        ];
+      fleet.online.add(pending[7] ?? '');
+      fleet.online.add(pending[100] ?? '');
+      const result = await sweep(fleet.port, fleet.ssm, keys);
+      expect(result.drifted).toEqual([
+        { instanceId: pending[7], drift: 'guest-agent-online' },
+        { instanceId: pending[100], drift: 'guest-agent-online' },
+      ]);
+      // 120 pending instances: 3 DescribeInstanceInformation calls of at most 50 ids each.
+      expect(fleet.calls.filter((c) => c === 'DescribeInstanceInformation')).toHaveLength(3);
+      expect(fleet.calls.filter((c) => c !== 'DescribeInstanceInformation')).toHaveLength(2);
+    },
+  );
 
-  it('enqueues a pending instance that has cloud work whatever SSM says, and asks SSM nothing without pending ones', async () => {
-    const fleet = makeFleet(3);
-    const [first] = fleet.instances;
-    if (first)
-      first.Tags = [
-        { Key: 'eip-count', Value: '2' },
-        { Key: 'eip-autopilot:status', Value: 'pending: guest agent not registered yet' },
-      ];
-    const result = await sweep(fleet.port, fleet.ssm, keys);
-    expect(result.drifted).toEqual([{ instanceId: first?.InstanceId, drift: 'missing-addresses' }]);
-    expect(fleet.calls).not.toContain('DescribeInstanceInformation');
-  });
+  it(
+    'enqueues a pending instance that has cloud work whatever SSM says, and asks SSM nothing without pending ' + 'ones',
+    async () => {
+      const fleet = makeFleet(3);
+      const [first] = fleet.instances;
+      if (first)
+        first.Tags = [
+          { Key: 'eip-count', Value: '2' },
+          { Key: 'eip-autopilot:status', Value: 'pending: guest agent not registered yet' },
+        ];
+      const result = await sweep(fleet.port, fleet.ssm, keys);
+      expect(result.drifted).toEqual([{ instanceId: first?.InstanceId, drift: 'missing-addresses' }]);
+      expect(fleet.calls).not.toContain('DescribeInstanceInformation');
+    },
+  );
 
   it('builds one job per drifted instance, deduplicated per sweep run', () => {
     expect(

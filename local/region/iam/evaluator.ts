@@ -266,7 +266,8 @@ export function decodeAuthorizationMessage(encoded: string): {
 
 /** The error AWS answers a denied call with, per service. */
 export function accessDenied(service: IamService, d: Denial): RegionError {
-  const text = `User: ${d.principal} is not authorized to perform: ${d.action} on resource: ${d.resource} ${because(d)}`;
+  const text =
+    `User: ${d.principal} is not authorized to perform: ${d.action} on resource: ${d.resource} ` + `${because(d)}`;
   if (service === 'ec2') {
     return new RegionError(
       'UnauthorizedOperation',

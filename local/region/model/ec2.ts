@@ -54,7 +54,8 @@ import { Ec2State } from './ec2/state';
 export type { Ec2Change, Ec2Options, GuestEni, GuestNetwork } from './ec2/records';
 
 /**
- * The EC2 half of the region: instances, ENIs, private IPs and Elastic IPs with the semantics of FACTS.md. Every
+ * The EC2 half of the region: instances, ENIs, private IPs and Elastic IPs with the semantics of
+ * docs/aws-facts.md. Every
  * public method is an EC2 action taking and returning the SDK's shapes; validation happens before any mutation, so
  * a refused call changes nothing (AWS calls are all-or-nothing).
  */

@@ -174,7 +174,8 @@ export interface Region {
   readonly model: { ec2: Ec2Model; ssm: SsmModel };
 }
 
-/** A clock tests move by hand: `const clock = manualClock(); createRegion({ clock: clock.now }); clock.advance(5000)`. */
+/** A clock tests move by hand: `const clock = manualClock(); createRegion({ clock: clock.now }); ` +
+  `clock.advance(5000)`. */
 export function manualClock(start = Date.parse('2026-11-24T10:00:00Z')): {
   now: () => number;
   advance(ms: number): void;

@@ -110,12 +110,12 @@ interface CommandRec {
   invocations: Map<string, InvocationRec>;
 }
 
-/** GetCommandInvocation returns the first 24,000 characters of stdout and 8,000 of stderr (FACTS.md). */
+/** GetCommandInvocation returns the first 24,000 characters of stdout and 8,000 of stderr (docs/aws-facts.md). */
 export const STDOUT_LIMIT = 24_000;
 export const STDERR_LIMIT = 8_000;
 /** ListCommandInvocations (Details=true) returns only the first 2,500 characters of a plugin's output. */
 const LIST_OUTPUT_LIMIT = 2_500;
-/** SSM document content limit (FACTS.md: 64 KB). */
+/** SSM document content limit (docs/aws-facts.md: 64 KB). */
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 /** The shell-script runner AWS ships, so the reconciler may also use `AWS-RunShellScript`. */

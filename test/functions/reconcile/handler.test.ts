@@ -45,34 +45,37 @@ describe('Function: reconcile handler', () => {
     expect((await world.tags(id))['eip-autopilot:status']).toBe('syncing 1/1');
   });
 
-  it('keeps FIFO order: after a failed record, later records of the same instance are returned unprocessed', async () => {
-    await setup();
-    // EC2 does not show it (yet): retry later.
-    const id = 'i-0123456789abcdef0';
-    const event = {
-      Records: ['e5', 'e6'].map((m, n) => ({
-        messageId: m,
-        receiptHandle: m,
-        body: JSON.stringify({ instanceId: id, reason: n === 0 ? 'state-change:running' : 'tag-change' }),
-        attributes: {
-          MessageGroupId: id,
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '0',
-          SenderId: 'x',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:eip-autopilot-jobs.fifo',
-        awsRegion: 'us-east-1',
-      })),
-    } as SQSEvent;
-    world.mark();
-    const response = await handler(event, context);
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'e5' }, { itemIdentifier: 'e6' }]);
-    expect(world.since().reads.filter((r) => r === 'DescribeInstances')).toHaveLength(1);
-  });
+  it(
+    'keeps FIFO order: after a failed record, later records of the same instance are returned ' + 'unprocessed',
+    async () => {
+      await setup();
+      // EC2 does not show it (yet): retry later.
+      const id = 'i-0123456789abcdef0';
+      const event = {
+        Records: ['e5', 'e6'].map((m, n) => ({
+          messageId: m,
+          receiptHandle: m,
+          body: JSON.stringify({ instanceId: id, reason: n === 0 ? 'state-change:running' : 'tag-change' }),
+          attributes: {
+            MessageGroupId: id,
+            ApproximateReceiveCount: '1',
+            SentTimestamp: '0',
+            SenderId: 'x',
+            ApproximateFirstReceiveTimestamp: '0',
+          },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:eip-autopilot-jobs.fifo',
+          awsRegion: 'us-east-1',
+        })),
+      } as SQSEvent;
+      world.mark();
+      const response = await handler(event, context);
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'e5' }, { itemIdentifier: 'e6' }]);
+      expect(world.since().reads.filter((r) => r === 'DescribeInstances')).toHaveLength(1);
+    },
+  );
 
   it('costs one DescribeInstances for a state change of an instance that is not ours', async () => {
     await setup();

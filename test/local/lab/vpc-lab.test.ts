@@ -63,15 +63,18 @@ describeLab('Class: Lab', () => {
     expect((await lab.exec(['sh', '-c', script])).stdout).toBe('02:ea:00:00:00:01');
   });
 
-  it('gives the guest what the hypervisor and DHCP give: NICs by MAC, eth0 address and default route only', async () => {
-    const links = await lab.exec(['ip', '-o', 'link', 'show']);
-    expect(links.stdout).toMatch(/eth0@\S+ .*link\/ether 02:ea:00:00:00:01/);
-    expect(links.stdout).toMatch(/eth1@\S+ <BROADCAST,MULTICAST> .*link\/ether 02:ea:00:00:00:02/);
-    expect((await lab.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth1'])).stdout).toBe('');
-    expect((await lab.exec(['ip', '-4', 'route', 'show', 'default'])).stdout.trim()).toBe(
-      'default via 10.0.0.1 dev eth0',
-    );
-  });
+  it(
+    'gives the guest what the hypervisor and DHCP give: NICs by MAC, eth0 address and default route ' + 'only',
+    async () => {
+      const links = await lab.exec(['ip', '-o', 'link', 'show']);
+      expect(links.stdout).toMatch(/eth0@\S+ .*link\/ether 02:ea:00:00:00:01/);
+      expect(links.stdout).toMatch(/eth1@\S+ <BROADCAST,MULTICAST> .*link\/ether 02:ea:00:00:00:02/);
+      expect((await lab.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth1'])).stdout).toBe('');
+      expect((await lab.exec(['ip', '-4', 'route', 'show', 'default'])).stdout.trim()).toBe(
+        'default via 10.0.0.1 dev eth0',
+      );
+    },
+  );
 
   it('NATs a private IP to its EIP, and the VPC drops a source the ENI does not own', async () => {
     expect(await lab.egressIp('10.0.0.10')).toBe('198.51.100.10');

@@ -73,7 +73,8 @@ describe('Function: readStackSource', () => {
       );
       writeFileSync(
         join(root, 'events.yml'),
-        `Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: ["${variable('param:nope')}"]\n`,
+        `Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: ` +
+          `["${variable('param:nope')}"]\n`,
       );
       expect(() => readStackSource({ root })).toThrow(`events.yml: no value for ${variable('param:nope')}`);
     });
@@ -81,8 +82,10 @@ describe('Function: readStackSource', () => {
     it('refuses a Framework variable source it does not model, but keeps CloudFormation Fn::Sub variables', () => {
       writeFileSync(
         join(root, 'events.yml'),
-        `Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: ["${variable('opt:source')}"]\n` +
-          `  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub "q-${variable('AWS::Region')}.fifo"\n`,
+        `Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: ` +
+          `["${variable('opt:source')}"]\n` +
+          `  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub ` +
+          `"q-${variable('AWS::Region')}.fifo"\n`,
       );
       expect(() => readStackSource({ root })).toThrow(
         `events.yml: the local deployment cannot resolve ${variable('opt:source')}`,

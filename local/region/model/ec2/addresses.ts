@@ -83,7 +83,8 @@ export function AssociateAddress(s: Ec2State, input: AssociateAddressRequest): A
     if (enis.length > 1) {
       throw regionError(
         'InvalidInstanceID',
-        `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the operation instead.`,
+        `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the ` +
+          `operation instead.`,
       );
     }
     const primary = enis[0];
@@ -92,7 +93,7 @@ export function AssociateAddress(s: Ec2State, input: AssociateAddressRequest): A
   }
   const privateIp = input.PrivateIpAddress ?? eni.ips[0] ?? '';
   if (!eni.ips.includes(privateIp)) {
-    // The error AWS returns here is undocumented (FACTS.md); InvalidParameterValue is the likely one.
+    // The error AWS returns here is undocumented (docs/aws-facts.md); InvalidParameterValue is the likely one.
     throw regionError(
       'InvalidParameterValue',
       `The private IP address ${privateIp} is not assigned to network interface ${eni.id}`,

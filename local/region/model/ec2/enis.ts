@@ -60,7 +60,8 @@ export function CreateNetworkInterface(
       if (seen.fingerprint !== fingerprint) {
         throw regionError(
           'IdempotentParameterMismatch',
-          'The client token you have provided is associated with a resource that is different from the one you are creating.',
+          'The client token you have provided is associated with a resource that is different from the one you are ' +
+            'creating.',
         );
       }
       // The first answer, even when that ENI has been deleted since (EC2 idempotency: the token is bound to one
@@ -258,7 +259,7 @@ export function AssignPrivateIpAddresses(
     const owner = s.ipOwner.get(ip);
     const from = owner ? s.enis.get(owner) : undefined;
     if (from) {
-      // Moving a secondary IP moves its Elastic IP with it (FACTS.md).
+      // Moving a secondary IP moves its Elastic IP with it (docs/aws-facts.md).
       from.ips = from.ips.filter((x) => x !== ip);
       const addr = s.eipAt(from.id, ip);
       if (addr?.association) {
@@ -297,7 +298,7 @@ export function UnassignPrivateIpAddresses(
       throw regionError('InvalidParameterValue', `The primary private IP address ${ip} cannot be unassigned`);
   }
   for (const ip of ips) {
-    // Undocumented in AWS (FACTS.md); we disassociate an EIP left on the address and keep it allocated.
+    // Undocumented in AWS (docs/aws-facts.md); we disassociate an EIP left on the address and keep it allocated.
     const addr = s.eipAt(eni.id, ip);
     if (addr) s.disassociate(addr);
     s.ipOwner.delete(ip);

@@ -47,7 +47,8 @@ export function RunInstances(s: Ec2State, input: RunInstancesRequest): Reservati
   if (nicSpecs.length > 0 && (input.SubnetId || input.PrivateIpAddress || input.SecurityGroupIds)) {
     throw regionError(
       'InvalidParameterCombination',
-      'Network interfaces and an instance-level subnet ID, private IP or security groups may not be specified on the same request',
+      'Network interfaces and an instance-level subnet ID, private IP or security groups may not be specified on ' +
+        'the same request',
     );
   }
   const wanted =

@@ -12,7 +12,7 @@ export interface Ec2Options {
   terminatedVisibleMs: number;
   /**
    * Eventual consistency after launch: for this long a new instance is unknown to every call but RunInstances'
-   * own answer (`InvalidInstanceID.NotFound`, FACTS.md). Default 0.
+   * own answer (`InvalidInstanceID.NotFound`, docs/aws-facts.md). Default 0.
    */
   launchVisibilityDelayMs: number;
   /** /24 prefixes (`a.b.c`) public IPs are drawn from, in order (default: the three documentation ranges). */

@@ -104,7 +104,7 @@ describe('IAM evaluation of the packaged roles', () => {
     }
   });
 
-  // The negative cases of issue 10, each refused on the resource that makes it unsafe.
+  // The unsafe calls, each refused on the resource that makes it unsafe.
   it.each([
     ['releasing a foreign EIP', 'ReleaseAddress', { AllocationId: 'eipalloc-foreign' }, 'elastic-ip/eipalloc-foreign'],
     ['releasing a pool EIP', 'ReleaseAddress', { AllocationId: 'eipalloc-pool' }, 'elastic-ip/eipalloc-pool'],
@@ -190,15 +190,18 @@ describe('IAM evaluation of the packaged roles', () => {
     expect(await iam.evaluate(reconcile, 'ec2', 'CreateNetworkInterface', input)).toBeUndefined();
   });
 
-  it('authorizes every resource of a call: a managed EIP on an untagged instance is still checked on the ENI', async () => {
-    // AttachNetworkInterface of the user's ENI to a count-tagged instance: the instance side allows it, the ENI not.
-    const denial = await iam.evaluate(reconcile, 'ec2', 'AttachNetworkInterface', {
-      NetworkInterfaceId: 'eni-user',
-      InstanceId: 'i-tagged',
-      DeviceIndex: 2,
-    });
-    expect(denial?.resource).toBe(`arn:aws:ec2:us-east-1:${ACCOUNT}:network-interface/eni-user`);
-  });
+  it(
+    'authorizes every resource of a call: a managed EIP on an untagged instance is still checked on the ' + 'ENI',
+    async () => {
+      // AttachNetworkInterface of the user's ENI to a count-tagged instance: the instance side allows it, the ENI not.
+      const denial = await iam.evaluate(reconcile, 'ec2', 'AttachNetworkInterface', {
+        NetworkInterfaceId: 'eni-user',
+        InstanceId: 'i-tagged',
+        DeviceIndex: 2,
+      });
+      expect(denial?.resource).toBe(`arn:aws:ec2:us-east-1:${ACCOUNT}:network-interface/eni-user`);
+    },
+  );
 
   it('gives each function only its own role', async () => {
     const release = { AllocationId: 'eipalloc-owned' };
@@ -214,34 +217,49 @@ describe('IAM evaluation of the packaged roles', () => {
     expect(await iam.evaluate(accessKeyFor('commandStatus'), 'ssm', 'SendCommand', send)).toBeDefined();
   });
 
-  it("does not evaluate the account owner's own keys, and refuses a function key the template does not have", async () => {
-    expect(await iam.evaluate('AKIDLOCALREGION', 'ec2', 'TerminateInstances', { InstanceIds: ['i-tagged'] })).toBe(
-      undefined,
-    );
-    await expect(iam.evaluate(accessKeyFor('ghost'), 'ec2', 'DescribeInstances', {})).rejects.toMatchObject({
-      name: 'InvalidClientTokenId',
-    });
-    await expect(iam.evaluate(undefined, 'ec2', 'DescribeInstances', {})).rejects.toMatchObject({
-      name: 'MissingAuthenticationToken',
-    });
-  });
+  it(
+    "does not evaluate the account owner's own keys, and refuses a function key the template does not " + 'have',
+    async () => {
+      expect(await iam.evaluate('AKIDLOCALREGION', 'ec2', 'TerminateInstances', { InstanceIds: ['i-tagged'] })).toBe(
+        undefined,
+      );
+      await expect(iam.evaluate(accessKeyFor('ghost'), 'ec2', 'DescribeInstances', {})).rejects.toMatchObject({
+        name: 'InvalidClientTokenId',
+      });
+      await expect(iam.evaluate(undefined, 'ec2', 'DescribeInstances', {})).rejects.toMatchObject({
+        name: 'MissingAuthenticationToken',
+      });
+    },
+  );
 
-  it('answers a denial as AWS does: EC2 UnauthorizedOperation (403, encoded message), SSM AccessDeniedException', async () => {
-    const denial = await iam.evaluate(reconcile, 'ec2', 'ReleaseAddress', { AllocationId: 'eipalloc-foreign' });
-    if (!denial) throw new Error('expected a denial');
-    const ec2 = accessDenied('ec2', denial);
-    expect(ec2).toMatchObject({ name: 'UnauthorizedOperation', statusCode: 403 });
-    expect(ec2.message).toMatch(
-      /^You are not authorized to perform this operation\. User: arn:aws:sts::123456789012:assumed-role\/.+ is not authorized to perform: ec2:ReleaseAddress on resource: arn:aws:ec2:us-east-1:123456789012:elastic-ip\/eipalloc-foreign because no identity-based policy allows the ec2:ReleaseAddress action\. Encoded authorization failure message: /,
-    );
-    const encoded = ec2.message.split('Encoded authorization failure message: ')[1] ?? '';
-    expect(decodeAuthorizationMessage(encoded)).toMatchObject({
-      allowed: false,
-      explicitDeny: false,
-      context: { action: 'ec2:ReleaseAddress', resource: denial.resource },
-    });
-    expect(accessDenied('ssm', denial)).toMatchObject({ name: 'AccessDeniedException', statusCode: 400 });
-  });
+  it(
+    'answers a denial as AWS does: EC2 UnauthorizedOperation (403, encoded message), SSM ' + 'AccessDeniedException',
+    async () => {
+      const denial = await iam.evaluate(reconcile, 'ec2', 'ReleaseAddress', { AllocationId: 'eipalloc-foreign' });
+      if (!denial) throw new Error('expected a denial');
+      const ec2 = accessDenied('ec2', denial);
+      expect(ec2).toMatchObject({ name: 'UnauthorizedOperation', statusCode: 403 });
+      expect(ec2.message).toMatch(
+        new RegExp(
+          [
+            String.raw`^You are not authorized to perform this operation\. `,
+            'User: arn:aws:sts::123456789012:assumed-role/.+ ',
+            'is not authorized to perform: ec2:ReleaseAddress ',
+            'on resource: arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-foreign ',
+            String.raw`because no identity-based policy allows the ec2:ReleaseAddress action\. `,
+            'Encoded authorization failure message: ',
+          ].join(''),
+        ),
+      );
+      const encoded = ec2.message.split('Encoded authorization failure message: ')[1] ?? '';
+      expect(decodeAuthorizationMessage(encoded)).toMatchObject({
+        allowed: false,
+        explicitDeny: false,
+        context: { action: 'ec2:ReleaseAddress', resource: denial.resource },
+      });
+      expect(accessDenied('ssm', denial)).toMatchObject({ name: 'AccessDeniedException', statusCode: 400 });
+    },
+  );
 
   it('records every evaluated call', async () => {
     const before = iam.decisions.length;

@@ -41,53 +41,59 @@ async function rejects(p: Promise<unknown>, code: string, status = 400): Promise
 
 describe('Class: Ec2Model', () => {
   describe('Method: AssociateAddress', () => {
-    it('associates each EIP with its own private IP and reports it in DescribeAddresses, ENIs and instances', async () => {
-      const region = createRegion();
-      const inst = await launch(region);
-      const assigned = await region.ec2('AssignPrivateIpAddresses', {
-        NetworkInterfaceId: inst.eni,
-        SecondaryPrivateIpAddressCount: 1,
-      });
-      const secondary = assigned.AssignedPrivateIpAddresses?.[0]?.PrivateIpAddress ?? '';
-      const a = await allocate(region);
-      const b = await allocate(region);
+    it(
+      'associates each EIP with its own private IP and reports it in DescribeAddresses, ENIs and ' + 'instances',
+      async () => {
+        const region = createRegion();
+        const inst = await launch(region);
+        const assigned = await region.ec2('AssignPrivateIpAddresses', {
+          NetworkInterfaceId: inst.eni,
+          SecondaryPrivateIpAddressCount: 1,
+        });
+        const secondary = assigned.AssignedPrivateIpAddresses?.[0]?.PrivateIpAddress ?? '';
+        const a = await allocate(region);
+        const b = await allocate(region);
 
-      await region.ec2('AssociateAddress', {
-        AllocationId: a.id,
-        NetworkInterfaceId: inst.eni,
-        PrivateIpAddress: inst.ip,
-        AllowReassociation: false,
-      });
-      const assoc = await region.ec2('AssociateAddress', {
-        AllocationId: b.id,
-        NetworkInterfaceId: inst.eni,
-        PrivateIpAddress: secondary,
-        AllowReassociation: false,
-      });
+        await region.ec2('AssociateAddress', {
+          AllocationId: a.id,
+          NetworkInterfaceId: inst.eni,
+          PrivateIpAddress: inst.ip,
+          AllowReassociation: false,
+        });
+        const assoc = await region.ec2('AssociateAddress', {
+          AllocationId: b.id,
+          NetworkInterfaceId: inst.eni,
+          PrivateIpAddress: secondary,
+          AllowReassociation: false,
+        });
 
-      const addrs = await region.ec2('DescribeAddresses', { Filters: [{ Name: 'instance-id', Values: [inst.id] }] });
-      expect(addrs.Addresses?.map((x) => [x.PublicIp, x.PrivateIpAddress, x.NetworkInterfaceId, x.InstanceId])).toEqual(
-        [
+        const addrs = await region.ec2('DescribeAddresses', { Filters: [{ Name: 'instance-id', Values: [inst.id] }] });
+        expect(
+          addrs.Addresses?.map((x) => [x.PublicIp, x.PrivateIpAddress, x.NetworkInterfaceId, x.InstanceId]),
+        ).toEqual([
           [a.ip, inst.ip, inst.eni, inst.id],
           [b.ip, secondary, inst.eni, inst.id],
-        ],
-      );
-      const enis = await region.ec2('DescribeNetworkInterfaces', { NetworkInterfaceIds: [inst.eni] });
-      const entry = enis.NetworkInterfaces?.[0]?.PrivateIpAddresses?.find((p) => p.PrivateIpAddress === secondary);
-      expect(entry?.Association).toMatchObject({
-        AllocationId: b.id,
-        AssociationId: assoc.AssociationId,
-        PublicIp: b.ip,
-      });
-      const described = await describeInstance(region, inst.id);
-      expect(described.PublicIpAddress).toBe(a.ip);
-      expect(
-        described.NetworkInterfaces?.[0]?.PrivateIpAddresses?.map((p) => [p.PrivateIpAddress, p.Association?.PublicIp]),
-      ).toEqual([
-        [inst.ip, a.ip],
-        [secondary, b.ip],
-      ]);
-    });
+        ]);
+        const enis = await region.ec2('DescribeNetworkInterfaces', { NetworkInterfaceIds: [inst.eni] });
+        const entry = enis.NetworkInterfaces?.[0]?.PrivateIpAddresses?.find((p) => p.PrivateIpAddress === secondary);
+        expect(entry?.Association).toMatchObject({
+          AllocationId: b.id,
+          AssociationId: assoc.AssociationId,
+          PublicIp: b.ip,
+        });
+        const described = await describeInstance(region, inst.id);
+        expect(described.PublicIpAddress).toBe(a.ip);
+        expect(
+          described.NetworkInterfaces?.[0]?.PrivateIpAddresses?.map((p) => [
+            p.PrivateIpAddress,
+            p.Association?.PublicIp,
+          ]),
+        ).toEqual([
+          [inst.ip, a.ip],
+          [secondary, b.ip],
+        ]);
+      },
+    );
 
     it('with InstanceId only targets the primary IP and moves the EIP already there off it', async () => {
       const region = createRegion();
@@ -647,16 +653,21 @@ describe('Class: Ec2Model', () => {
   });
 
   describe('Method: throttling', () => {
-    it('refuses the configured fraction of calls with RequestLimitExceeded (HTTP 503) and logs every call', async () => {
-      const region = createRegion({ throttleFraction: 0.5 });
-      const results = await Promise.allSettled(Array.from({ length: 200 }, () => region.ec2('DescribeAddresses', {})));
-      const throttled = results.filter((r) => r.status === 'rejected');
-      expect(throttled.length).toBeGreaterThan(60);
-      expect(throttled.length).toBeLessThan(140);
-      expect(throttled[0]).toMatchObject({ reason: { name: 'RequestLimitExceeded', statusCode: 503 } });
-      expect(region.calls).toHaveLength(200);
-      expect(region.calls.filter((c) => c.error === 'RequestLimitExceeded')).toHaveLength(throttled.length);
-    });
+    it(
+      'refuses the configured fraction of calls with RequestLimitExceeded (HTTP 503) and logs every ' + 'call',
+      async () => {
+        const region = createRegion({ throttleFraction: 0.5 });
+        const results = await Promise.allSettled(
+          Array.from({ length: 200 }, () => region.ec2('DescribeAddresses', {})),
+        );
+        const throttled = results.filter((r) => r.status === 'rejected');
+        expect(throttled.length).toBeGreaterThan(60);
+        expect(throttled.length).toBeLessThan(140);
+        expect(throttled[0]).toMatchObject({ reason: { name: 'RequestLimitExceeded', statusCode: 503 } });
+        expect(region.calls).toHaveLength(200);
+        expect(region.calls.filter((c) => c.error === 'RequestLimitExceeded')).toHaveLength(throttled.length);
+      },
+    );
   });
 
   describe('Method: guestNetwork', () => {

@@ -56,31 +56,36 @@ describe('Class: SsmModel', () => {
       });
     });
 
-    it('reports a stopped instance as ConnectionLost and refuses commands until it runs long enough again', async () => {
-      const clock = manualClock();
-      const region = createRegion({ clock: clock.now, agentRegistrationDelayMs: 10_000 });
-      const id = await running(region);
-      clock.advance(10_000);
-      await region.ec2('StopInstances', { InstanceIds: [id] });
-      const info = await region.ssm('DescribeInstanceInformation', {});
-      expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([[id, 'ConnectionLost']]);
-      await region.ec2('StartInstances', { InstanceIds: [id] });
-      await expect(
-        region.ssm('SendCommand', {
+    it(
+      'reports a stopped instance as ConnectionLost and refuses commands until it runs long enough ' + 'again',
+      async () => {
+        const clock = manualClock();
+        const region = createRegion({ clock: clock.now, agentRegistrationDelayMs: 10_000 });
+        const id = await running(region);
+        clock.advance(10_000);
+        await region.ec2('StopInstances', { InstanceIds: [id] });
+        const info = await region.ssm('DescribeInstanceInformation', {});
+        expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([
+          [id, 'ConnectionLost'],
+        ]);
+        await region.ec2('StartInstances', { InstanceIds: [id] });
+        await expect(
+          region.ssm('SendCommand', {
+            DocumentName: 'AWS-RunShellScript',
+            InstanceIds: [id],
+            Parameters: { commands: ['true'] },
+          }),
+        ).rejects.toMatchObject({
+          name: 'InvalidInstanceId',
+        });
+        clock.advance(10_000);
+        await region.ssm('SendCommand', {
           DocumentName: 'AWS-RunShellScript',
           InstanceIds: [id],
           Parameters: { commands: ['true'] },
-        }),
-      ).rejects.toMatchObject({
-        name: 'InvalidInstanceId',
-      });
-      clock.advance(10_000);
-      await region.ssm('SendCommand', {
-        DocumentName: 'AWS-RunShellScript',
-        InstanceIds: [id],
-        Parameters: { commands: ['true'] },
-      });
-    });
+        });
+      },
+    );
 
     it('refuses parameters the document does not declare or whose value breaks allowedPattern', async () => {
       const region = createRegion();
@@ -101,35 +106,38 @@ describe('Class: SsmModel', () => {
       });
     });
 
-    it('records a failing script, truncates stdout at 24,000 characters and emits invocation status events', async () => {
-      const region = createRegion({
-        runner: async () => ({ exitCode: 3, stdout: 'o'.repeat(30_000), stderr: 'boom' }),
-      });
-      const id = await running(region);
-      const events: RegionEvent[] = [];
-      region.onEvent((e) => events.push(e));
-      const sent = await region.ssm('SendCommand', {
-        DocumentName: 'AWS-RunShellScript',
-        InstanceIds: [id],
-        Parameters: { commands: ['exit 3'] },
-      });
-      await region.idle();
-      const inv = await region.ssm('GetCommandInvocation', { CommandId: sent.Command?.CommandId, InstanceId: id });
-      expect(inv.Status).toBe('Failed');
-      expect(inv.ResponseCode).toBe(3);
-      expect(inv.StandardOutputContent).toHaveLength(24_000);
-      expect(inv.StandardErrorContent).toBe('boom');
-      const statuses = events
-        .filter((e) => e['detail-type'] === 'EC2 Command Invocation Status-change Notification')
-        .map((e) => [e.source, e.detail['instance-id'], e.detail['document-name'], e.detail.status]);
-      expect(statuses).toEqual([
-        ['aws.ssm', id, 'AWS-RunShellScript', 'Pending'],
-        ['aws.ssm', id, 'AWS-RunShellScript', 'InProgress'],
-        ['aws.ssm', id, 'AWS-RunShellScript', 'Failed'],
-      ]);
-      const list = await region.ssm('ListCommandInvocations', { InstanceId: id, Details: true });
-      expect(list.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output?.length).toBe(2_500);
-    });
+    it(
+      'records a failing script, truncates stdout at 24,000 characters and emits invocation status ' + 'events',
+      async () => {
+        const region = createRegion({
+          runner: async () => ({ exitCode: 3, stdout: 'o'.repeat(30_000), stderr: 'boom' }),
+        });
+        const id = await running(region);
+        const events: RegionEvent[] = [];
+        region.onEvent((e) => events.push(e));
+        const sent = await region.ssm('SendCommand', {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [id],
+          Parameters: { commands: ['exit 3'] },
+        });
+        await region.idle();
+        const inv = await region.ssm('GetCommandInvocation', { CommandId: sent.Command?.CommandId, InstanceId: id });
+        expect(inv.Status).toBe('Failed');
+        expect(inv.ResponseCode).toBe(3);
+        expect(inv.StandardOutputContent).toHaveLength(24_000);
+        expect(inv.StandardErrorContent).toBe('boom');
+        const statuses = events
+          .filter((e) => e['detail-type'] === 'EC2 Command Invocation Status-change Notification')
+          .map((e) => [e.source, e.detail['instance-id'], e.detail['document-name'], e.detail.status]);
+        expect(statuses).toEqual([
+          ['aws.ssm', id, 'AWS-RunShellScript', 'Pending'],
+          ['aws.ssm', id, 'AWS-RunShellScript', 'InProgress'],
+          ['aws.ssm', id, 'AWS-RunShellScript', 'Failed'],
+        ]);
+        const list = await region.ssm('ListCommandInvocations', { InstanceId: id, Details: true });
+        expect(list.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output?.length).toBe(2_500);
+      },
+    );
 
     // SSM applies Filters to each page it reads, not before paging: a filtered list can answer an empty page with a
     // NextToken (AWS documents this for ListCommandInvocations); callers must follow the token.
