@@ -25,6 +25,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type ExecOptions, type ExecResult, execChild } from './exec';
 import type { ImdsState } from './lab-server';
 import { intToIpv4, ipv4ToInt } from '#src/ipv4';
 import type { GuestEni, GuestNetwork } from '../region/model/index';
@@ -40,17 +41,7 @@ export type LabEni = GuestEni;
 /** The instance the lab builds: the region's `GuestNetwork` (card 0 / device 0 is eth0). */
 export type LabInstance = GuestNetwork;
 
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface ExecOptions {
-  env?: Record<string, string>;
-  input?: string;
-  timeoutMs?: number;
-}
+export type { ExecOptions, ExecResult } from './exec';
 
 /** A long-running process inside the guest (started with `Lab.spawn`); stopped by `stop()` or `destroy()`. */
 export interface LabProcess {
@@ -605,34 +596,7 @@ table ip labnat {
   }
 
   exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return new Promise((ok, fail) => {
-      const child = spawnChild('ip', this.guestArgv(argv), {
-        env: this.guestEnv(opts.env),
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      const timer = setTimeout(() => {
-        stderr += `\nlab: killed after ${opts.timeoutMs ?? 60_000} ms`;
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      }, opts.timeoutMs ?? 60_000);
-      child.on('error', fail);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        ok({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-      });
-      // A command that exits without reading its input closes the pipe: EPIPE here is not the command's failure
-      // (its exit code says how it went), and unhandled it would crash the process.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input ?? '');
-    });
+    return execChild('ip', this.guestArgv(argv), this.guestEnv(opts.env), opts, 'lab');
   }
 
   async spawn(argv: string[], opts: { env?: Record<string, string> } = {}): Promise<LabProcess> {

@@ -22,7 +22,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecOptions, ExecResult, Lab } from '../vpc-lab';
+import { type ExecOptions, type ExecResult, execChild } from '../exec';
+import type { Lab } from '../vpc-lab';
 import { CACHE_DIR, ensureRootfs } from './rootfs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -245,46 +246,18 @@ export class BootedGuest {
   /** Runs argv inside the guest (all its namespaces, its root). */
   exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (!this.leader) return Promise.resolve({ code: 127, stdout: '', stderr: 'guest not running' });
-    return new Promise((ok, fail) => {
-      const child = spawn(
-        'nsenter',
-        ['-t', String(this.leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--', ...argv],
-        {
-          env: {
-            PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-            LANG: 'C.UTF-8',
-            HOME: '/root',
-            ...opts.env,
-          },
-          stdio: ['pipe', 'pipe', 'pipe'],
-          detached: true,
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      const timer = setTimeout(() => {
-        stderr += `\nbooted: killed after ${opts.timeoutMs ?? 60_000} ms`;
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // Gone.
-        }
-      }, opts.timeoutMs ?? 60_000);
-      child.on('error', fail);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        ok({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-      });
-      // A command that exits before reading its input must not crash the harness (EPIPE).
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input ?? '');
-    });
+    return execChild(
+      'nsenter',
+      ['-t', String(this.leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--', ...argv],
+      {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        LANG: 'C.UTF-8',
+        HOME: '/root',
+        ...opts.env,
+      },
+      opts,
+      'booted',
+    );
   }
 
   /** A shell command inside the guest. */
