@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from '#src/reconcile/desired';
 import { type GuestCommandState, toAssignedIpTag } from '#src/reconcile/observe';
-import { type Action, type PlanContext, planInstance } from '#src/reconcile/plan';
+import { type Action, CLOUD_KINDS, type PlanContext, planInstance } from '#src/reconcile/plan';
 import { actual, address, eni, placedAt } from '../helpers/actual';
 
 const t3medium = { instanceType: 't3.medium', maxEnis: 3, ipv4PerEni: 6 };
@@ -21,18 +21,6 @@ const want = (count: number, extra: Partial<Extract<DesiredState, { valid: true 
 });
 const kinds = (actions: Action[]) => actions.map((a) => a.kind);
 const statusOf = (actions: Action[]) => actions.find((a) => a.kind === 'write-status');
-const EC2_WRITES = new Set([
-  'disassociate',
-  'release',
-  'return-to-pool',
-  'unassign-private-ip',
-  'delete-eni',
-  'assign-private-ips',
-  'create-eni',
-  'allocate',
-  'take-from-pool',
-  'associate',
-]);
 
 describe('Function: planInstance', () => {
   describe('tag errors', () => {
@@ -190,7 +178,7 @@ describe('Function: planInstance', () => {
       expect(statusOf(plan.actions)).toMatchObject({
         value: 'error: eip-count 4 exceeds t3.micro capacity 4 (2 ENIs x 2 IPv4, 1 used by other EIPs)',
       });
-      expect(plan.actions.some((a) => EC2_WRITES.has(a.kind))).toBe(false);
+      expect(plan.actions.some((a) => CLOUD_KINDS.has(a.kind))).toBe(false);
     });
   });
 
@@ -257,7 +245,7 @@ describe('Function: planInstance', () => {
         actual({ enis: threeIps, addresses: addrs, tags: { 'eip-autopilot:status': 'ok 3/3' } }),
         ctx(),
       );
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+      expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind))).toEqual([
         {
           kind: 'disassociate',
           allocationId: addrs[1]?.allocationId,
@@ -332,7 +320,7 @@ describe('Function: planInstance', () => {
     it('associates an allocated-but-unassociated owned address instead of allocating', () => {
       const spare = address();
       const plan = planInstance(want(1), actual({ addresses: [spare] }), { countTagKey: 'eip-count' });
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+      expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind))).toEqual([
         {
           kind: 'associate',
           allocation: { allocationId: spare.allocationId },
@@ -347,7 +335,7 @@ describe('Function: planInstance', () => {
     it('releases owned leftovers beyond the count', () => {
       const spare = address();
       const plan = planInstance(want(1), actual({ addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+      expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind))).toEqual([
         {
           kind: 'release',
           allocationId: spare.allocationId,
@@ -394,7 +382,7 @@ describe('Function: planInstance', () => {
         { ...inSync(), leftoverEnis: [{ eniId: 'eni-left', privateIps: ['10.0.1.5'] }] },
         ctx(),
       );
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+      expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind))).toEqual([
         { kind: 'delete-eni', eniId: 'eni-left', attachmentId: undefined, reason: 'eni-not-attached' },
       ]);
     });
@@ -434,7 +422,7 @@ describe('Function: planInstance', () => {
         const spare = address({ assignedIpTag: toAssignedIpTag('10.0.0.11') });
         const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
         const plan = planInstance(want(1), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
-        expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+        expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind))).toEqual([
           { kind: 'unassign-private-ip', eniId: 'eni-0', privateIp: '10.0.0.11', reason: 'address-removed' },
           {
             kind: 'release',
@@ -450,7 +438,7 @@ describe('Function: planInstance', () => {
       const spare = address({ assignedIpTag: toAssignedIpTag('10.0.0.11') });
       const enis = [eni(0, ['10.0.0.10', '10.0.0.11'])];
       const plan = planInstance(want(2), actual({ enis, addresses: [placedAt('eni-0', '10.0.0.10'), spare] }), ctx());
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+      expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind))).toEqual([
         {
           kind: 'associate',
           allocation: { allocationId: spare.allocationId },
@@ -488,7 +476,7 @@ describe('Function: planInstance', () => {
         actual({ enis: [eni(0, ['10.0.0.10', '10.0.0.11'])], addresses: [foreign] }),
         ctx(),
       );
-      const writes = plan.actions.filter((a) => EC2_WRITES.has(a.kind));
+      const writes = plan.actions.filter((a) => CLOUD_KINDS.has(a.kind));
       expect(writes.map((a) => a.kind)).toEqual(['allocate', 'associate']);
       expect(writes[1]).toMatchObject({ target: { eniId: 'eni-0', privateIp: '10.0.0.11' } });
     });
@@ -496,7 +484,7 @@ describe('Function: planInstance', () => {
     it('does not release a foreign address on scale down to 0', () => {
       const foreign = placedAt('eni-0', '10.0.0.10', { managed: false, instanceTag: undefined });
       const plan = planInstance(want(0), actual({ addresses: [foreign] }), ctx());
-      expect(plan.actions.some((a) => EC2_WRITES.has(a.kind))).toBe(false);
+      expect(plan.actions.some((a) => CLOUD_KINDS.has(a.kind))).toBe(false);
     });
 
     it('treats a public IP from another source on the instance as foreign', () => {
@@ -531,7 +519,7 @@ describe('Function: planInstance', () => {
       const plan = planInstance(want(1, { pool: 'partners' }), actual({ addresses: [p] }), {
         countTagKey: 'eip-count',
       });
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind))).toEqual([
+      expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind))).toEqual([
         {
           kind: 'take-from-pool',
           allocationId: p.allocationId,
@@ -586,7 +574,7 @@ describe('Function: planInstance', () => {
     it('gives pool addresses back on scale down and never releases them', () => {
       const p = placedAt('eni-0', '10.0.0.10', { managed: false, pool: 'partners' });
       const plan = planInstance(want(0, { pool: 'partners' }), actual({ addresses: [p] }), ctx());
-      expect(plan.actions.filter((a) => EC2_WRITES.has(a.kind)).map((a) => a.kind)).toEqual([
+      expect(plan.actions.filter((a) => CLOUD_KINDS.has(a.kind)).map((a) => a.kind)).toEqual([
         'disassociate',
         'return-to-pool',
       ]);
