@@ -24,13 +24,15 @@ export interface Panel {
 const esc = (s: string) =>
   s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] ?? c);
 
-/** A "nice" axis maximum: 1, 2 or 5 × a power of ten at or above `v`. */
+/** A "nice" axis maximum at or above `v`: a round step × a power of ten, close enough that the data fills the panel. */
 function niceMax(v: number): number {
   if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
+
+const HALO = 'stroke="white" stroke-width="3" paint-order="stroke"';
 
 function panelSvg(panel: Panel, x0: number, y0: number, w: number, h: number, xMax: number): string {
   const pad = { l: 48, r: 10, t: 22, b: 30 };
@@ -64,26 +66,28 @@ function panelSvg(panel: Panel, x0: number, y0: number, w: number, h: number, xM
     out.push(
       `<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${y0 + pad.t}" y2="${y0 + pad.t + ph}" stroke="${m.color}" ` +
         `stroke-dasharray="4 3"/>`,
-      `<text x="${sx(m.x) + 3}" y="${y0 + pad.t + 12}" font-size="10" fill="${m.color}">${esc(m.label)}</text>`,
+      // At the foot of the line, left of it: the legend holds the top right corner.
+      `<text x="${sx(m.x) - 3}" y="${y0 + pad.t + ph - 6}" font-size="10" text-anchor="end" ` +
+        `fill="${m.color}" ${HALO}>${esc(m.label)}</text>`,
     );
   }
-  let legendY = y0 + pad.t + 12;
   for (const s of panel.series) {
-    if (s.points.length > 0) {
-      const d = s.points
-        .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(Math.min(x, xMax)).toFixed(1)},${sy(y).toFixed(1)}`)
-        .join(' ');
-      out.push(
-        `<path d="${d}" fill="none" stroke="${s.color}" ` +
-          `stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
-      );
-    }
+    if (s.points.length === 0) continue;
+    const d = s.points
+      .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(Math.min(x, xMax)).toFixed(1)},${sy(y).toFixed(1)}`)
+      .join(' ');
     out.push(
-      `<text x="${x0 + pad.l + pw - 4}" y="${legendY}" font-size="10" text-anchor="end" ` +
-        `fill="${s.color}">${esc(s.name)}</text>`,
+      `<path d="${d}" fill="none" stroke="${s.color}" ` +
+        `stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
     );
-    legendY += 12;
   }
+  // The legend after every line, with a white halo, so no line crosses its text.
+  panel.series.forEach((s, i) => {
+    out.push(
+      `<text x="${x0 + pad.l + pw - 4}" y="${y0 + pad.t + 12 * (i + 1)}" font-size="10" text-anchor="end" ` +
+        `fill="${s.color}" ${HALO}>${esc(s.name)}</text>`,
+    );
+  });
   return out.join('\n');
 }
 
