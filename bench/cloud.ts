@@ -4,6 +4,7 @@
  * the sweep runs over a synthetic fleet of 10,000 instances behind the EC2 port.
  */
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import { DEFAULT_TAG_KEYS } from '#src/config';
 import { logger } from '#src/logger';
 import { clearCaches, jobOptions, reconcileInstance } from '#src/reconcile/reconcile';
 import { sweep } from '#src/sweep/sweep';
@@ -119,11 +120,7 @@ export async function run(): Promise<void> {
     rows.push(await untagged());
     const fleet = makeFleet(10_000);
     const started = performance.now();
-    const result = await sweep(fleet.port, fleet.ssm, {
-      countTagKey: 'eip-count',
-      poolTagKey: 'eip-pool',
-      onStopTagKey: 'eip-on-stop',
-    });
+    const result = await sweep(fleet.port, fleet.ssm, DEFAULT_TAG_KEYS);
     const ms = performance.now() - started;
     rows.push({
       case: `sweep 10,000 instances (${result.drifted.length} drifted, ${ms.toFixed(0)} ms CPU)`,
@@ -134,11 +131,7 @@ export async function run(): Promise<void> {
       target: '<= 12',
     });
     const drifted = makeFleet(10_000, 100, 50);
-    await sweep(drifted.port, drifted.ssm, {
-      countTagKey: 'eip-count',
-      poolTagKey: 'eip-pool',
-      onStopTagKey: 'eip-on-stop',
-    });
+    await sweep(drifted.port, drifted.ssm, DEFAULT_TAG_KEYS);
     rows.push({
       case: 'sweep 10,000 (100 drifted, 50 orphans)',
       reads: drifted.calls.length,

@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_TAG_KEYS } from '#src/config';
 import { logger } from '#src/logger';
 import { sweep } from '#src/sweep/sweep';
 import { makeFleet } from '#local/fleet';
@@ -164,11 +165,7 @@ async function sweep100k(): Promise<void> {
     const fleet = makeFleet(100_000);
     const built = process.memoryUsage().heapUsed;
     const started = performance.now();
-    const result = await sweep(fleet.port, fleet.ssm, {
-      countTagKey: 'eip-count',
-      poolTagKey: 'eip-pool',
-      onStopTagKey: 'eip-on-stop',
-    });
+    const result = await sweep(fleet.port, fleet.ssm, DEFAULT_TAG_KEYS);
     const ms = performance.now() - started;
     const after = process.memoryUsage().heapUsed;
     const byName = new Map<string, number>();

@@ -5,6 +5,7 @@ import { splitCalls } from './region/calls';
 import { mockRegion, type RegionMocks } from './region/sdk-mock';
 import type { LocalSqs } from './sqs-fifo';
 import { type Ec2Port, ec2Adapter } from '#src/aws/ec2-port';
+import { DEFAULT_TAG_KEYS } from '#src/config';
 import { ssmAdapter } from '#src/aws/ssm-port';
 import { recordGuestResult } from '#src/reconcile/guest-status';
 import type { ReconcileDeps } from '#src/reconcile/reconcile';
@@ -60,9 +61,7 @@ export async function makeWorld(opts: RegionOptions = {}, queues?: LocalSqs): Pr
       ec2: port,
       ssm: ssmAdapter(ssm),
       config: {
-        countTagKey: 'eip-count',
-        poolTagKey: 'eip-pool',
-        onStopTagKey: 'eip-on-stop',
+        ...DEFAULT_TAG_KEYS,
         guestDocumentName: DOCUMENT,
         dryRun: false,
       },

@@ -48,6 +48,13 @@ function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: num
   return value;
 }
 
+/** The user-facing tag keys when COUNT_TAG_KEY, POOL_TAG_KEY and ON_STOP_TAG_KEY are not set. */
+export const DEFAULT_TAG_KEYS = {
+  countTagKey: 'eip-count',
+  poolTagKey: 'eip-pool',
+  onStopTagKey: 'eip-on-stop',
+} as const;
+
 /**
  * Reads and validates the environment. Throws {@link ConfigError} naming the variable when something is wrong, so
  * a misconfigured function fails at cold start instead of mid-reconcile.
@@ -60,9 +67,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { requireQueue?: boo
     throw new ConfigError(`JOB_QUEUE_URL must be the URL of a FIFO queue (ending in .fifo), got "${queue}"`);
   }
   const config: Config = {
-    countTagKey: tagKey(env, 'COUNT_TAG_KEY', 'eip-count'),
-    poolTagKey: tagKey(env, 'POOL_TAG_KEY', 'eip-pool'),
-    onStopTagKey: tagKey(env, 'ON_STOP_TAG_KEY', 'eip-on-stop'),
+    countTagKey: tagKey(env, 'COUNT_TAG_KEY', DEFAULT_TAG_KEYS.countTagKey),
+    poolTagKey: tagKey(env, 'POOL_TAG_KEY', DEFAULT_TAG_KEYS.poolTagKey),
+    onStopTagKey: tagKey(env, 'ON_STOP_TAG_KEY', DEFAULT_TAG_KEYS.onStopTagKey),
     jobQueueUrl: queue,
     guestDocumentName: (env.GUEST_DOCUMENT_NAME ?? 'eip-autopilot-guest-sync').trim(),
     dryRun: bool(env, 'DRY_RUN'),
